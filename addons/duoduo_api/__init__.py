@@ -1,0 +1,3 @@
+# This file is part of duoduo.
+# The contract's routes are registered when trytond imports the module.
+from . import user  # noqa: F401

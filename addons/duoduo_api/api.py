@@ -1,0 +1,229 @@
+"""The mini-program contract's HTTP conventions, in one place.
+
+Every route answers {"code", "msg", "data"} (a few answer bare JSON), takes
+JSON or form bodies, authenticates members with `Authorization: Token <t>`
+and turns every error into the contract's codes: never an HTML page, never a
+500 for bad input."""
+import json
+import logging
+from functools import wraps
+from http import HTTPStatus
+
+import simplejson
+from werkzeug.exceptions import HTTPException
+
+from trytond import backend
+from trytond import config
+from trytond.exceptions import UserError, UserWarning
+from trytond.i18n import gettext
+from trytond.model.exceptions import AccessError, ValidationError
+from trytond.modules.duoduo_base.exceptions import (
+    InvitationCodeError, MemberDisabledError, MemberError, MemberTokenError,
+    PhoneTakenError, SmsCodeError, SmsRateLimitError, SmsSendError)
+from trytond.protocols.wrappers import (
+    Response, abort, with_pool, with_transaction)
+from trytond.transaction import TransactionError
+from trytond.wsgi import app
+
+logger = logging.getLogger(__name__)
+
+SUCCESS = 200
+# Exception → (contract code, HTTP status); first match wins.
+ERROR_CODES = [
+    (MemberTokenError, 401, HTTPStatus.UNAUTHORIZED),
+    (MemberDisabledError, 1004, HTTPStatus.FORBIDDEN),
+    (SmsCodeError, 1001, HTTPStatus.BAD_REQUEST),
+    (PhoneTakenError, 1002, HTTPStatus.BAD_REQUEST),
+    (InvitationCodeError, 1003, HTTPStatus.BAD_REQUEST),
+    (SmsRateLimitError, 429, HTTPStatus.TOO_MANY_REQUESTS),
+    (SmsSendError, 503, HTTPStatus.SERVICE_UNAVAILABLE),
+    (AccessError, 403, HTTPStatus.FORBIDDEN),
+    (ValidationError, 400, HTTPStatus.BAD_REQUEST),
+    (UserError, 400, HTTPStatus.BAD_REQUEST),
+    (UserWarning, 400, HTTPStatus.BAD_REQUEST),
+    ]
+
+
+class ApiError(Exception):
+    "An answer other than success, raised by the contract layer itself"
+
+    def __init__(self, msg, code=400, status=HTTPStatus.BAD_REQUEST):
+        super().__init__(msg)
+        self.msg, self.code, self.status = msg, code, status
+
+
+def dumps(payload):
+    # simplejson writes Decimal('158.50') as 158.50: amounts stay exact
+    return simplejson.dumps(payload, use_decimal=True, ensure_ascii=False)
+
+
+def json_response(payload, status=HTTPStatus.OK):
+    return Response(dumps(payload), status=int(status),
+        content_type='application/json; charset=utf-8')
+
+
+def reply(data=None, msg=None, code=SUCCESS, status=HTTPStatus.OK):
+    if data is None:
+        data = {}
+    if msg is None:
+        msg = gettext('duoduo_api.msg_success') if code == SUCCESS else ''
+    return json_response({'code': code, 'msg': msg, 'data': data}, status)
+
+
+def error_reply(error):
+    for exception_class, code, status in ERROR_CODES:
+        if isinstance(error, exception_class):
+            return reply(None, error.message, code, status)
+    raise error
+
+
+def language():
+    return config.get('duoduo', 'language', default='zh_CN')
+
+
+class Params(dict):
+    "The request's parameters: query string, then JSON or form body"
+
+    @classmethod
+    def from_request(cls, request):
+        params = cls(request.args.to_dict())
+        if request.method in {'POST', 'PUT', 'PATCH', 'DELETE'}:
+            if request.mimetype and 'json' in request.mimetype:
+                raw = request.get_data(cache=True)
+                if raw.strip():
+                    try:
+                        body = json.loads(raw)
+                    except (ValueError, UnicodeDecodeError):
+                        raise ApiError(gettext('duoduo_api.msg_invalid_json'))
+                    if not isinstance(body, dict):
+                        raise ApiError(gettext('duoduo_api.msg_invalid_json'))
+                    params.update(body)
+            else:
+                params.update(request.form.to_dict())
+        return params
+
+    def required(self, name):
+        value = self.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ApiError(gettext(
+                    'duoduo_api.msg_missing_parameter', name=name))
+        return value
+
+    def text(self, name, required=True, default=None):
+        value = self.required(name) if required else self.get(name, default)
+        if value is None:
+            return default
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ApiError(gettext(
+                    'duoduo_api.msg_invalid_parameter', name=name))
+        return str(value).strip()
+
+    def choice(self, name, choices, required=True, default=None):
+        value = self.text(name, required=required, default=default)
+        if value not in choices:
+            raise ApiError(gettext(
+                    'duoduo_api.msg_invalid_choice', name=name,
+                    choices='/'.join(choices)))
+        return value
+
+
+def request_token(request, params=None):
+    "The member token from `Authorization: Token <t>`, or a `token` param"
+    header = request.headers.get('Authorization', '')
+    scheme, _, token = header.partition(' ')
+    if scheme.lower() == 'token' and token.strip():
+        return token.strip()
+    if params and isinstance(params.get('token'), str):
+        return params['token'].strip()
+    return None
+
+
+def route(rule, methods, auth=False, envelope=True):
+    """Register a contract route.
+
+    The view is called as view(request, pool, params[, member]) inside a
+    transaction as root (user 0: the member is not a Tryton user); it
+    returns the data of the envelope (or a Response). With auth, the member
+    owning the token is passed and a missing or bad token answers 401."""
+    database_name = config.get('duoduo', 'database')
+
+    def decorator(func):
+        @wraps(func)
+        def in_transaction(request, pool, params):
+            try:
+                member = None
+                if auth:
+                    Token = pool.get('duoduo.member.token')
+                    member = Token.authenticate(request_token(request, params))
+                    result = func(request, pool, params, member)
+                else:
+                    result = func(request, pool, params)
+            except (TransactionError, backend.DatabaseOperationalError,
+                    HTTPException):
+                raise   # with_transaction retries the first two
+            except ApiError as error:
+                abort(reply(None, error.msg, error.code, error.status))
+            except MemberError as error:
+                if error.keep_writes:
+                    # answer the error but commit what it recorded
+                    return error_reply(error)
+                abort(error_reply(error))
+            except (UserError, UserWarning) as error:
+                abort(error_reply(error))
+            if isinstance(result, Response):
+                return result
+            return reply(result) if envelope else json_response(result)
+
+        transactional = with_pool(with_transaction(
+                context={'language': language()})(in_transaction))
+
+        @wraps(func)
+        def view(request, database_name, **kwargs):
+            if not database_name:
+                return reply(None, "[duoduo] database is not configured",
+                    503, HTTPStatus.SERVICE_UNAVAILABLE)
+            try:
+                params = Params.from_request(request)
+                params.update(kwargs)
+                return transactional(request, database_name, params)
+            except ApiError as error:
+                return reply(None, error.msg, error.code, error.status)
+            except HTTPException as error:
+                if error.response is not None:
+                    return error.response
+                if isinstance(error.description, Exception):
+                    # with_pool wrapped an unexpected exception
+                    return unexpected(request, error.description)
+                return reply(None, str(error.description), error.code,
+                    error.code)
+            except Exception as error:
+                return unexpected(request, error)
+
+        app.route(rule, methods=methods,
+            defaults={'database_name': database_name})(view)
+        return view
+    return decorator
+
+
+def unexpected(request, error):
+    if isinstance(error, backend.DatabaseOperationalError):
+        # still locked after with_transaction's retries
+        logger.warning("database busy on %s", request.path, exc_info=error)
+        return reply(None, "busy, please retry", 503,
+            HTTPStatus.SERVICE_UNAVAILABLE)
+    logger.error("error on %s %s", request.method, request.path,
+        exc_info=error)
+    return reply(None, "internal error", 500,
+        HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']
+
+
+@app.route('/<path:path>', methods=ALL_METHODS)
+def not_found(request, path):
+    """Unknown paths answer the contract's 404 rather than an HTML page.
+
+    Werkzeug tries this rule last: every real route is more specific."""
+    return json_response({'code': 404, 'msg': 'not found', 'data': {}},
+        HTTPStatus.NOT_FOUND)
