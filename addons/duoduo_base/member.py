@@ -71,7 +71,10 @@ class Member(Workflow, ModelSQL, ModelView):
     invitation_code = fields.Char(
         "Invitation Code", required=True, readonly=True)
     referrer = fields.Many2One(
-        'duoduo.member', "Referrer", readonly=True, ondelete='RESTRICT',
+        'duoduo.member', "Referrer", ondelete='RESTRICT',
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            },
         help="The member who invited this one; staff change it with "
         "\"Change Referrer\".")
     referrals = fields.One2Many(

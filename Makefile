@@ -1,0 +1,58 @@
+# duoduo: `make demo` to try it, `make test` to check it.
+VENV := .venv
+PY := $(VENV)/bin/python
+CONF := trytond.conf
+DEMO_DB := demo
+PG_URI ?= postgresql://postgres@127.0.0.1:5432/
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: install demo demo-db serve test test-sqlite test-postgresql clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# sao's own dependencies must sit inside its folder (nested layout): trytond
+# serves node_modules/tryton-sao as the web root.
+node_modules/.installed: package.json
+	npm install --install-strategy=nested --omit=dev --no-audit --no-fund
+	touch $@
+
+# Create or upgrade var/demo.sqlite and load the demo data; safe to repeat.
+demo-db: install
+	mkdir -p var
+	if [ ! -s var/$(DEMO_DB).sqlite ]; then \
+		touch var/$(DEMO_DB).sqlite; \
+		head -c 24 /dev/urandom | base64 > var/.adminpass; \
+		TRYTONPASSFILE=var/.adminpass $(VENV)/bin/trytond-admin -c $(CONF) \
+			-d $(DEMO_DB) --all --email admin@example.com; \
+	fi
+	$(VENV)/bin/trytond-admin -c $(CONF) -d $(DEMO_DB) -u duoduo_api \
+		--activate-dependencies -l zh_CN
+	$(VENV)/bin/duoduo-demo-data -c $(CONF) -d $(DEMO_DB)
+
+serve:
+	@echo "back office and API on http://127.0.0.1:8000 (admin / admin); Ctrl-C stops"
+	$(VENV)/bin/trytond -c $(CONF) -d $(DEMO_DB)
+
+demo: demo-db serve
+
+test: install
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgresql
+
+test-sqlite:
+	bin/ensure-chromium
+	$(PYTEST) -q
+
+test-postgresql:
+	bin/ensure-chromium
+	bin/ensure-postgresql
+	TRYTOND_DATABASE_URI=$(PG_URI) $(PYTEST) -q
+
+clean:
+	rm -rf var test-artifacts

@@ -1,0 +1,121 @@
+"""duoduo-demo-data: fill a database with a demo team, idempotently.
+
+    duoduo-demo-data -c trytond.conf -d demo
+
+Creates 36 members in a four-generation referral tree across the member
+levels, in several cities, and makes the back office usable at once: the
+`admin` user gets the password `admin` (DEMO ONLY) and Chinese menus.
+Running it again changes nothing that is already there."""
+import argparse
+import logging
+
+# (phone, nickname, level code, referrer phone, city, district)
+MEMBERS = [
+    ('13805430001', '张伟', 3, None, '滨州市', '滨城区'),
+    ('13805430002', '王芳', 2, '13805430001', '滨州市', '滨城区'),
+    ('13805430003', '李娜', 2, '13805430001', '滨州市', '沾化区'),
+    ('13805430004', '刘洋', 1, '13805430002', '滨州市', '滨城区'),
+    ('13805430005', '陈静', 1, '13805430002', '滨州市', '惠民县'),
+    ('13805430006', '杨磊', 0, '13805430002', '滨州市', '滨城区'),
+    ('13805430007', '赵敏', 0, '13805430003', '滨州市', '沾化区'),
+    ('13805430008', '黄勇', 1, '13805430003', '滨州市', '博兴县'),
+    ('13805430009', '周杰', 0, '13805430004', '滨州市', '滨城区'),
+    ('13805430010', '吴婷', 0, '13805430004', '滨州市', '邹平市'),
+    ('13805430011', '徐强', 0, '13805430005', '滨州市', '惠民县'),
+    ('13805430012', '孙丽', 0, '13805430005', '滨州市', '惠民县'),
+    ('13805430013', '马超', 0, '13805430008', '滨州市', '博兴县'),
+    ('13805430014', '朱琳', 0, '13805430008', '滨州市', '博兴县'),
+    ('13805430015', '胡军', 0, '13805430009', '滨州市', '滨城区'),
+    ('13805430016', '郭晶', 0, '13805430009', '滨州市', '滨城区'),
+    ('13957120001', '何雪', 2, None, '杭州市', '西湖区'),
+    ('13957120002', '林峰', 1, '13957120001', '杭州市', '西湖区'),
+    ('13957120003', '罗敏', 1, '13957120001', '杭州市', '拱墅区'),
+    ('13957120004', '高翔', 0, '13957120001', '杭州市', '余杭区'),
+    ('13957120005', '郑爽', 0, '13957120002', '杭州市', '西湖区'),
+    ('13957120006', '梁晨', 0, '13957120002', '杭州市', '上城区'),
+    ('13957120007', '谢娟', 0, '13957120003', '杭州市', '拱墅区'),
+    ('13957120008', '宋涛', 0, '13957120003', '杭州市', '滨江区'),
+    ('13957120009', '唐颖', 0, '13957120005', '杭州市', '西湖区'),
+    ('13957120010', '韩冰', 0, '13957120005', '杭州市', '西湖区'),
+    ('18628030001', '冯刚', 2, None, '成都市', '武侯区'),
+    ('18628030002', '邓倩', 1, '18628030001', '成都市', '武侯区'),
+    ('18628030003', '曹阳', 0, '18628030001', '成都市', '锦江区'),
+    ('18628030004', '彭丹', 0, '18628030002', '成都市', '青羊区'),
+    ('18628030005', '曾凯', 0, '18628030002', '成都市', '武侯区'),
+    ('18628030006', '萧红', 0, '18628030004', '成都市', '青羊区'),
+    ('18628030007', '田野', 0, '18628030004', '成都市', '金牛区'),
+    ('18628030008', '董洁', 0, '18628030006', '成都市', '青羊区'),
+    ('15011880001', '袁博', 1, None, '北京市', '朝阳区'),
+    ('15011880002', '潘悦', 0, '15011880001', '北京市', '海淀区'),
+    ]
+
+AVATAR = 'https://img.example.com/avatar/{}.png'
+
+
+def load(config_file, database):
+    from trytond import config
+    config.update_etc(config_file)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    Pool.start()
+    pool = Pool(database)
+    with Transaction().start(database, 0, readonly=True):
+        pool.init()
+    with Transaction().start(database, 0) as transaction:
+        created = _load(pool)
+        transaction.commit()
+    return created
+
+
+def _load(pool):
+    User = pool.get('res.user')
+    Lang = pool.get('ir.lang')
+    ConfigItem = pool.get('ir.module.config_wizard.item')
+    Level = pool.get('duoduo.member.level')
+    Member = pool.get('duoduo.member')
+
+    admin, = User.search([('login', '=', 'admin')])
+    zh_cn, = Lang.search([('code', '=', 'zh_CN')])
+    # Bypasses the password rules on purpose: admin/admin is for the demo.
+    User.write([admin], {
+            'password_hash': User.hash_password('admin'),
+            'language': zh_cn.id,
+            })
+    # the back office would otherwise open on the set-up wizards
+    ConfigItem.write(ConfigItem.search([('state', '!=', 'done')]),
+        {'state': 'done'})
+
+    levels = {level.code: level for level in Level.search([])}
+    existing = {m.phone: m for m in Member.search([])}
+    created = 0
+    for phone, nickname, level, referrer, city, district in MEMBERS:
+        if phone in existing:
+            continue
+        member, = Member.create([{
+                    'phone': phone,
+                    'nickname': nickname,
+                    'level': levels[level].id,
+                    'referrer': existing[referrer].id if referrer else None,
+                    'city': city,
+                    'district': district,
+                    'avatar': AVATAR.format(phone[-4:]),
+                    }])
+        existing[phone] = member
+        created += 1
+    return created
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('-c', '--config', required=True)
+    parser.add_argument('-d', '--database', required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    created = load(args.config, args.database)
+    print(f"demo data: {created} members created, "
+        f"{len(MEMBERS) - created} already there")
+
+
+if __name__ == '__main__':
+    main()
