@@ -1,0 +1,299 @@
+"""The back office works for a person: a staff member opens sao in a browser,
+logs in and finds the demo members.
+
+The story, as `make demo` tells it:
+
+1. build a database of our own, on the backend the suite runs on
+   (TRYTOND_DATABASE_URI: SQLite unless it names PostgreSQL), with
+   trytond-admin and the demo loader;
+2. start `trytond` on a free port, serving sao as the web root;
+3. in headless Chromium, log in as admin/admin, open 多多客 › 会员
+   (Duoduo › Members while the Chinese translation is missing) and read
+   the demo members in the list.
+
+A screenshot of the list is kept, pass or fail, in
+test-artifacts/back-office-members-<backend>.png.
+
+Needs Debian's chromium and chromedriver (`bin/ensure-chromium`); the test
+fails, and says so, when they are missing."""
+import configparser
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+ARTIFACTS = ROOT / 'test-artifacts'
+SAO = ROOT / 'node_modules' / 'tryton-sao'
+BIN = Path(sys.executable).parent  # the venv's bin: trytond, trytond-admin...
+CHROMIUM = Path('/usr/bin/chromium')
+CHROMEDRIVER = Path('/usr/bin/chromedriver')
+
+PG_DATABASE = 'duoduo_browser_test'
+SQLITE_DATABASE = 'duoduo_browser_test'
+
+# Labels accepted for the menus: Chinese once the translation is there.
+DUODUO_MENU = ('多多客', 'Duoduo')
+MEMBERS_MENU = ('会员', 'Members')
+# Members created by scripts/demo.py
+DEMO_NICKNAMES = {'张伟', '王芳'}
+
+WAIT = 30  # seconds the browser may take for one step (CI has 2 cores)
+
+
+# --- the database --------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def backend():
+    uri = os.environ.get('TRYTOND_DATABASE_URI') or 'sqlite://'
+    return 'postgresql' if uri.startswith('postgresql') else 'sqlite'
+
+
+def clean_environ(**extra):
+    "The environment without what the suite's conftest sets for in-process tests"
+    env = {k: v for k, v in os.environ.items()
+        if not k.startswith(('TRYTOND_', 'TRYTON_', 'TRYTONPASSFILE'))
+        and k != 'DB_NAME'}
+    env.update(extra)
+    return env
+
+
+def run(*command, env=None, timeout=600):
+    "Run a venv console script; fail with its output when it fails"
+    result = subprocess.run(
+        [str(BIN / command[0]), *command[1:]], cwd=ROOT,
+        env=env or clean_environ(), timeout=timeout,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert result.returncode == 0, (
+        f"{' '.join(command)} failed ({result.returncode}):\n"
+        + result.stdout[-4000:])
+    return result.stdout
+
+
+def postgresql_admin(uri, sql):
+    "Run one statement on the server's maintenance database"
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+    with psycopg.connect(make_conninfo(uri, dbname='postgres'),
+            autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def write_config(path, *, uri, data_path, database, port, sms_log):
+    "trytond.conf with our database, a free port and sao by absolute path"
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / 'trytond.conf', encoding='utf-8')
+    config['database']['uri'] = uri
+    config['database']['path'] = str(data_path)
+    config['web']['listen'] = f'127.0.0.1:{port}'
+    config['web']['root'] = str(SAO)
+    config['duoduo']['database'] = database
+    config['duoduo']['sms_log'] = str(sms_log)
+    with open(path, 'w', encoding='utf-8') as file:
+        config.write(file)
+
+
+def build_demo_database(config_file, database, tmp):
+    "What `make demo-db` does: create, activate duoduo_api in Chinese, load the demo"
+    password_file = tmp / 'adminpass'
+    password_file.write_text(secrets.token_urlsafe(32))
+    run('trytond-admin', '-c', config_file, '-d', database, '--all',
+        '--email', 'admin@example.com',
+        env=clean_environ(TRYTONPASSFILE=str(password_file)))
+    run('trytond-admin', '-c', config_file, '-d', database,
+        '-u', 'duoduo_api', '--activate-dependencies', '-l', 'zh_CN')
+    run('duoduo-demo-data', '-c', config_file, '-d', database)
+
+
+@pytest.fixture(scope='module')
+def demo_database(backend, tmp_path_factory):
+    "(config file, database name, port) of a fresh database holding the demo"
+    tmp = tmp_path_factory.mktemp('back-office')
+    port = free_port()
+    config_file = tmp / 'trytond.conf'
+    if backend == 'postgresql':
+        uri = os.environ['TRYTOND_DATABASE_URI']
+        database = PG_DATABASE
+        postgresql_admin(uri, f'DROP DATABASE IF EXISTS {database} WITH (FORCE)')
+        postgresql_admin(uri,
+            f"CREATE DATABASE {database} ENCODING 'UTF8' TEMPLATE template0")
+    else:
+        uri = 'sqlite://'
+        database = SQLITE_DATABASE
+        (tmp / f'{database}.sqlite').touch()
+    write_config(config_file, uri=uri, data_path=tmp, database=database,
+        port=port, sms_log=tmp / 'sms.log')
+    try:
+        build_demo_database(config_file, database, tmp)
+        yield config_file, database, port
+    finally:
+        if backend == 'postgresql':
+            postgresql_admin(uri,
+                f'DROP DATABASE IF EXISTS {database} WITH (FORCE)')
+
+
+# --- the server ----------------------------------------------------------
+
+def wait_until_answering(url, process, log, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"trytond exited with {process.returncode}:\n"
+                + log.read_text()[-4000:])
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    pytest.fail(f"trytond did not answer on {url} within {timeout} s")
+
+
+@pytest.fixture(scope='module')
+def back_office_url(demo_database):
+    "sao, served by a running trytond; stopped at the end"
+    config_file, database, port = demo_database
+    log = config_file.parent / 'trytond.log'
+    with open(log, 'w') as output:
+        process = subprocess.Popen(
+            [str(BIN / 'trytond'), '-c', str(config_file), '-d', database],
+            cwd=ROOT, env=clean_environ(),
+            stdout=output, stderr=subprocess.STDOUT)
+    try:
+        url = f'http://127.0.0.1:{port}/'
+        wait_until_answering(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- the browser ---------------------------------------------------------
+
+def require_chromium():
+    "Fail, never skip, when the browser is missing"
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER)
+        if not (p.is_file() and os.access(p, os.X_OK))]
+    if missing:
+        pytest.fail(
+            f"missing {', '.join(missing)}: the back-office browser test "
+            "needs Debian's chromium and chromedriver; run bin/ensure-chromium "
+            "(apt-get install chromium chromium-driver)", pytrace=False)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    "Headless Debian Chromium; explicit paths so selenium-manager never runs"
+    require_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ('--headless', '--no-sandbox', '--disable-gpu',
+            '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update',
+            '--disable-sync', '--window-size=1400,900',
+            f'--user-data-dir={tmp_path / "chromium-profile"}'):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait(driver):
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, WAIT)
+
+
+def visible(xpath):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    return EC.visibility_of_element_located((By.XPATH, xpath))
+
+
+def clickable(xpath):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    return EC.element_to_be_clickable((By.XPATH, xpath))
+
+
+def text_is(*labels):
+    "XPath test: the element's own text is one of labels"
+    return '(' + ' or '.join(
+        f"normalize-space(text())='{label}'" for label in labels) + ')'
+
+
+def log_in(driver, url, database, login, password):
+    "sao's login dialog: user name, then the password dialog"
+    from selenium.webdriver.common.keys import Keys
+    # the database in the URL hides the database field
+    driver.get(f'{url}#{database}')
+    login_input = wait(driver).until(visible("//input[@id='login']"))
+    login_input.send_keys(login, Keys.ENTER)
+    password_input = wait(driver).until(
+        visible("//div[contains(@class,'modal')]//input[@type='password']"))
+    password_input.send_keys(password, Keys.ENTER)
+
+
+def open_menu(driver, labels):
+    "Click the entry of the left-hand menu that reads one of labels"
+    wait(driver).until(clickable(
+        f"//div[@id='menu']//*[{text_is(*labels)}]")).click()
+
+
+def wait_for_members_list(driver, nicknames):
+    "The Members tab's list, once it shows one of nicknames"
+    wait(driver).until(visible(
+        f"//div[@id='tabcontent']//table//td//*[{text_is(*nicknames)}]"))
+
+
+def listed_texts(driver):
+    "Every cell text of the list in the open tab"
+    from selenium.webdriver.common.by import By
+    return {cell.text.strip() for cell in driver.find_elements(
+            By.CSS_SELECTOR, '#tabcontent .tab-pane.active table td')
+        if cell.text.strip()}
+
+
+def save_screenshot(driver, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+
+
+# --- the test ------------------------------------------------------------
+
+def test_staff_sees_demo_members_in_back_office(
+        backend, demo_database, back_office_url, browser):
+    _, database, _ = demo_database
+    screenshot = ARTIFACTS / f'back-office-members-{backend}.png'
+    try:
+        log_in(browser, back_office_url, database, 'admin', 'admin')
+        open_menu(browser, DUODUO_MENU)
+        open_menu(browser, MEMBERS_MENU)
+        wait_for_members_list(browser, DEMO_NICKNAMES)
+    finally:
+        save_screenshot(browser, screenshot)
+    listed = listed_texts(browser)
+    assert DEMO_NICKNAMES <= listed, (
+        f"demo members {DEMO_NICKNAMES - listed} not in the Members list "
+        f"(see {screenshot})")
