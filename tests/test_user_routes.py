@@ -274,7 +274,8 @@ class UserRoutesTestCase(ContractTestCase):
             self.assertReply(self.post('/user/change_info/', {
                         'type': kind, 'value': value}, token=token),
                 200, 200)
-            _, payload = self.get('/user/my_info/', token=token)
+            payload = self.assertReply(
+                self.get('/user/my_info/', token=token), 200, 200)
             self.assertEqual(payload['data'][field], value)
 
     def test_change_info_errors(self):

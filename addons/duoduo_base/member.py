@@ -3,9 +3,8 @@ import secrets
 from decimal import Decimal
 
 import phonenumbers
-from sql import Literal
 from sql.aggregate import Count
-from sql.functions import CharLength, Substring
+from sql.functions import Substring
 from sql.operators import Concat, Like
 
 from trytond.i18n import gettext
@@ -222,7 +221,7 @@ class Member(Workflow, ModelSQL, ModelView):
         if max_depth is not None:
             where &= table.depth <= self.depth + max_depth
         cursor.execute(*table.select(
-                table.depth, Count(Literal('*')),
+                table.depth, Count(table.id),
                 where=where, group_by=[table.depth]))
         return {depth - self.depth: count for depth, count in cursor}
 
@@ -260,7 +259,7 @@ class Member(Workflow, ModelSQL, ModelView):
         cursor.execute(*table.update(
                 [table.path, table.depth],
                 [Concat(new_prefix,
-                        Substring(table.path, CharLength(old_prefix) + 1)),
+                        Substring(table.path, len(old_prefix) + 1)),
                     table.depth + delta],
                 where=Like(table.path, old_prefix + '%')))
 

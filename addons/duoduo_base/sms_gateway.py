@@ -3,6 +3,10 @@
 A gateway sends one verification code and reports what the vendor said; it
 never retries on its own (a retry could deliver two codes) and never raises
 for a refusal: the caller records the outcome for staff and tells the member.
+
+Backends: log (development), aliyun and tencent (the vendors' official SDKs,
+configured in [duoduo_sms_aliyun] and [duoduo_sms_tencent]). With DEBUG
+logging, urllib3 and the Tencent SDK log whole requests, the code included.
 """
 import datetime as dt
 import json
