@@ -1,6 +1,7 @@
 """A threaded HTTP server on loopback that a simulator plugs its handler into."""
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -61,11 +62,30 @@ class Simulator:
         self._server.daemon_threads = True
         self._server.simulator = self
         self._thread = None
+        # seconds the simulated clock runs ahead of the wall clock
+        self.offset = 0
+
+    @property
+    def netloc(self):
+        host, port = self._server.server_address[:2]
+        return f'{host}:{port}'
 
     @property
     def url(self):
-        host, port = self._server.server_address[:2]
-        return f'http://{host}:{port}'
+        return f'http://{self.netloc}'
+
+    def now(self):
+        "The simulated clock (expiries, frequency limits)"
+        return time.time() + self.offset
+
+    def wall_time(self):
+        "The clock request signatures are checked against"
+        return time.time()
+
+    def advance(self, seconds):
+        "Move the simulated clock forward"
+        with self.lock:
+            self.offset += seconds
 
     def start(self):
         self._thread = threading.Thread(

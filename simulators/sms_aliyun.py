@@ -19,7 +19,6 @@ import hmac
 import json
 import re
 import secrets
-import time
 import uuid
 from urllib.parse import quote
 
@@ -86,29 +85,11 @@ class AliyunSmsSimulator(Simulator):
         self.sign_names = set(sign_names) if sign_names else None
         self.templates = set(templates) if templates else None
         self.limits = list(LIMITS)
-        self.offset = 0
         # {phone, code, template, sign, params, biz_id, time}
         self.delivered = []
         self._sent = {}         # (phone, sign) -> [simulator time]
         self._nonces = {}       # nonce -> wall time first seen
         self._injected = []     # (status, answer) for the next calls
-
-    @property
-    def netloc(self):
-        host, port = self._server.server_address[:2]
-        return f'{host}:{port}'
-
-    def now(self):
-        return time.time() + self.offset
-
-    def wall_time(self):
-        "The clock signatures are checked against"
-        return time.time()
-
-    def advance(self, seconds):
-        "Move the simulator's clock (frequency limits) forward"
-        with self.lock:
-            self.offset += seconds
 
     def fail_next(self, code, message=None, status=200):
         """Answer the next well signed SendSms with this Code; status 200

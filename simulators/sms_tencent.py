@@ -18,7 +18,6 @@ import hmac
 import json
 import re
 import secrets
-import time
 import uuid
 
 from .base import Simulator, SimulatorHandler
@@ -108,28 +107,10 @@ class TencentSmsSimulator(Simulator):
         self.sign_names = set(sign_names) if sign_names else None
         self.templates = set(templates) if templates else None
         self.limits = list(LIMITS)
-        self.offset = 0
         # {phone, code, template, sign, params, serial_no, time}
         self.delivered = []
         self._sent = {}         # phone (+86...) -> [simulator time]
         self._injected = []     # (top_level, code, message)
-
-    @property
-    def netloc(self):
-        host, port = self._server.server_address[:2]
-        return f'{host}:{port}'
-
-    def now(self):
-        return time.time() + self.offset
-
-    def wall_time(self):
-        "The clock signatures are checked against"
-        return time.time()
-
-    def advance(self, seconds):
-        "Move the simulator's clock (frequency limits) forward"
-        with self.lock:
-            self.offset += seconds
 
     def fail_next(self, code, message=None, top_level=False):
         """Refuse the next well signed SendSms with this code: for its

@@ -8,7 +8,6 @@ The clock is the simulator's own (see advance()) so tests need not sleep.
 import base64
 import os
 import secrets
-import time
 
 from .base import Simulator, SimulatorHandler
 
@@ -75,19 +74,10 @@ class WechatSimulator(Simulator):
         self.secret = secret
         self.token_calls = 0
         self.session_calls = 0
-        self.offset = 0
         self.codes = {}         # code -> {openid, unionid, expires, used}
         self.tokens = {}        # access token -> expiry (simulator time)
         self.session_keys = {}  # openid -> last session_key issued
         self._injected = {}     # route -> error answer for its next call
-
-    def now(self):
-        return time.time() + self.offset
-
-    def advance(self, seconds):
-        "Move the simulator's clock forward"
-        with self.lock:
-            self.offset += seconds
 
     def issue_code(self, openid, unionid=None):
         "Mint a code as wx.login() would give the mini-program"

@@ -7,8 +7,8 @@ SCENES = ['login', 'change_phone']
 PROFILE_TYPES = ['nickname', 'alipay', 'realname']
 
 
-def member_summary(member):
-    "The `user` object of the login answer"
+def member_profile(member):
+    "The fields the login answer and my_info share"
     return {
         'id': member.id,
         'username': member.phone,
@@ -16,6 +16,13 @@ def member_summary(member):
         'avatar': member.avatar or '',
         'invitation_code': member.invitation_code,
         'level_id': member.level.code,
+        }
+
+
+def member_summary(member):
+    "The `user` object of the login answer"
+    return {
+        **member_profile(member),
         # the PDD attribution key arrives with the PDD addon
         'relation_id': '',
         }
@@ -61,12 +68,7 @@ def register(request, pool, params):
 def my_info(request, pool, params, member):
     info = member.get_info()
     return {
-        'id': member.id,
-        'username': member.phone,
-        'nickname': member.nickname,
-        'avatar': member.avatar or '',
-        'invitation_code': member.invitation_code,
-        'level_id': member.level.code,
+        **member_profile(member),
         'level_name': member.level.name,
         'alipay_account': member.alipay_account or '',
         'rel_name': member.real_name or '',

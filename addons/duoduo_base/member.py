@@ -436,9 +436,10 @@ class Member(Workflow, ModelSQL, ModelView):
         field, min_length, max_length = PROFILE_FIELDS[kind]
         value = (value or '').strip()
         if not (min_length <= len(value) <= max_length):
+            label = self.fields_get([field])[field]['string']
             raise MemberValidationError(gettext(
                     'duoduo_base.msg_member_profile_length',
-                    field=kind, min=min_length, max=max_length))
+                    field=label, min=min_length, max=max_length))
         self.__class__.write([self], {field: value})
 
     def change_phone(self, old_phone, old_code, new_phone, new_code):
