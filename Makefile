@@ -5,6 +5,8 @@ CONF := trytond.conf
 DEMO_DB := demo
 PG_URI ?= postgresql://postgres@127.0.0.1:5432/
 PYTEST := $(PY) -m pytest -p no:cacheprovider
+# SQLite wants an absolute directory (see trytond.conf)
+export TRYTOND_DATABASE__PATH := $(CURDIR)/var
 
 .PHONY: install demo demo-db serve test test-sqlite test-postgresql clean
 

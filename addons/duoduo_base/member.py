@@ -228,29 +228,42 @@ class Member(Workflow, ModelSQL, ModelView):
     @classmethod
     def _set_paths(cls, members):
         "Path and depth of newly created members, parents first"
-        computed = {}
-        for member in members:
-            if member.referrer:
-                parent = member.referrer
-                parent_path = computed.get(parent.id, (parent.path,))[0]
-                path = f'{parent_path}{member.id}/'
-            else:
-                path = f'{member.id}/'
-            computed[member.id] = (path, path.count('/') - 1)
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for member_id, (path, depth) in computed.items():
+        parent_ids = {m.referrer.id for m in members if m.referrer}
+        # read from the table: cached records predate the paths set here
+        paths = {}
+        if parent_ids:
+            cursor.execute(*table.select(table.id, table.path,
+                    where=table.id.in_(list(parent_ids))))
+            paths.update(cursor)
+        for member in members:
+            prefix = paths[member.referrer.id] if member.referrer else ''
+            path = paths[member.id] = f'{prefix}{member.id}/'
             cursor.execute(*table.update(
-                    [table.path, table.depth], [path, depth],
-                    where=table.id == member_id))
+                    [table.path, table.depth], [path, path.count('/') - 1],
+                    where=table.id == member.id))
+        cls._clear_cache()
 
     @classmethod
-    def _move_subtree(cls, member, referrer):
-        "Re-root member's whole subtree under referrer in one UPDATE"
+    def _clear_cache(cls):
+        "Forget cached members after paths were changed in SQL"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            cache.pop(cls.__name__, None)
+
+    @classmethod
+    def _check_move(cls, member, referrer):
         if referrer and referrer.path.startswith(member.path):
             raise ReferrerCycleError(gettext(
                     'duoduo_base.msg_member_referrer_cycle',
                     member=member.rec_name, referrer=referrer.rec_name))
+
+    @classmethod
+    def _move_subtree(cls, member, referrer):
+        "Re-root member's whole subtree under referrer in one UPDATE"
+        cls._check_move(member, referrer)
         old_prefix = member.path
         new_prefix = (referrer.path if referrer else '') + f'{member.id}/'
         delta = new_prefix.count('/') - old_prefix.count('/')
@@ -262,6 +275,7 @@ class Member(Workflow, ModelSQL, ModelView):
                         Substring(table.path, len(old_prefix) + 1)),
                     table.depth + delta],
                 where=Like(table.path, old_prefix + '%')))
+        cls._clear_cache()
 
     # --- life cycle ---
 
@@ -292,7 +306,7 @@ class Member(Workflow, ModelSQL, ModelView):
             cls.lock(cls.browse(referrers))
         members = super().create(vlist)
         cls._set_paths(members)
-        return members
+        return cls.browse(members)
 
     @classmethod
     def write(cls, *args):
@@ -304,6 +318,10 @@ class Member(Workflow, ModelSQL, ModelView):
         if moves:
             # moves rewrite paths of whole subtrees
             cls.lock()
+            for members, referrer_id in moves:
+                referrer = cls(referrer_id) if referrer_id else None
+                for member in members:
+                    cls._check_move(member, referrer)
         super().write(*args)
         for members, referrer_id in moves:
             referrer = cls(referrer_id) if referrer_id else None
@@ -311,18 +329,6 @@ class Member(Workflow, ModelSQL, ModelView):
                 # re-read: a previous move may have changed this path
                 member = cls(member.id)
                 cls._move_subtree(member, referrer)
-
-    @classmethod
-    def validate_fields(cls, members, field_names):
-        super().validate_fields(members, field_names)
-        if field_names and 'referrer' not in field_names:
-            return
-        for member in members:
-            if member.referrer and member.referrer.id == member.id:
-                raise ReferrerCycleError(gettext(
-                        'duoduo_base.msg_member_referrer_cycle',
-                        member=member.rec_name,
-                        referrer=member.rec_name))
 
     @classmethod
     @ModelView.button

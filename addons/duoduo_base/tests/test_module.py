@@ -1,9 +1,111 @@
-from trytond.tests.test_tryton import ModuleTestCase
+import random
+
+from trytond.exceptions import UserError
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+
+def naive_team(referrer_of, member_id):
+    "{relative depth: count} by walking the referrer links, for checking"
+    counts = {}
+    for candidate in referrer_of:
+        depth, current = 0, candidate
+        while current is not None:
+            if current == member_id and depth:
+                counts[depth] = counts.get(depth, 0) + 1
+                break
+            current, depth = referrer_of[current], depth + 1
+    return counts
 
 
 class DuoduoBaseTestCase(ModuleTestCase):
     "Test duoduo_base module"
     module = 'duoduo_base'
+
+    def create_members(self, count, phone_prefix='1390000'):
+        Member = Pool().get('duoduo.member')
+        return Member.create([{
+                    'phone': f'{phone_prefix}{i:04d}',
+                    'nickname': f'M{i}',
+                    } for i in range(count)])
+
+    @with_transaction()
+    def test_team_tree_built_in_one_transaction(self):
+        "Members created one after the other under each other"
+        Member = Pool().get('duoduo.member')
+        root, = self.create_members(1)
+        parent = root
+        for i in range(1, 6):
+            parent, = Member.create([{
+                        'phone': f'1380000{i:04d}', 'referrer': parent.id}])
+        self.assertEqual(root.team_counts(max_depth=None),
+            {1: 1, 2: 1, 3: 1, 4: 1, 5: 1})
+        self.assertEqual(root.team_counts(), {1: 1, 2: 1, 3: 1})
+        self.assertEqual(parent.depth, 5)
+        self.assertEqual(len(Member.search(root.team_domain())), 3)
+
+    @with_transaction()
+    def test_team_tree_matches_a_walk_after_random_moves(self):
+        "Random trees and referrer moves agree with walking the links"
+        Member = Pool().get('duoduo.member')
+        rng = random.Random(20261122)
+        members = self.create_members(1)
+        referrer_of = {members[0].id: None}
+        for i in range(1, 60):
+            referrer = rng.choice(members + [None])
+            member, = Member.create([{
+                        'phone': f'1370000{i:04d}',
+                        'referrer': referrer.id if referrer else None,
+                        }])
+            members.append(member)
+            referrer_of[member.id] = referrer.id if referrer else None
+        for _ in range(40):
+            member = rng.choice(members)
+            target = rng.choice(members + [None])
+            in_own_team = target is not None and (
+                target.id == member.id
+                or target.id in self.descendants(referrer_of, member.id))
+            values = {'referrer': target.id if target else None}
+            if in_own_team:
+                with self.assertRaises(UserError):
+                    Member.write([member], values)
+                continue
+            Member.write([member], values)
+            referrer_of[member.id] = target.id if target else None
+        for member in Member.browse([m.id for m in members]):
+            self.assertEqual(member.team_counts(max_depth=None),
+                naive_team(referrer_of, member.id), member.nickname)
+            expected = referrer_of[member.id]
+            self.assertEqual(
+                member.referrer.id if member.referrer else None, expected)
+
+    @staticmethod
+    def descendants(referrer_of, member_id):
+        return {m for m in referrer_of
+            if DuoduoBaseTestCase.is_below(referrer_of, m, member_id)}
+
+    @staticmethod
+    def is_below(referrer_of, candidate, member_id):
+        current = referrer_of[candidate]
+        while current is not None:
+            if current == member_id:
+                return True
+            current = referrer_of[current]
+        return False
+
+    @with_transaction()
+    def test_phone_normalized_and_unique(self):
+        Member = Pool().get('duoduo.member')
+        member, = Member.create([{'phone': '+86 139-0000-1234'}])
+        self.assertEqual(member.phone, '13900001234')
+        self.assertEqual(member.nickname[-4:], '1234')
+        self.assertRegex(member.invitation_code,
+            r'^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$')
+        with self.assertRaises(UserError):
+            Member.create([{'phone': '0086 13900001234'}])
+        for bad in ['1390000123', '10086', '021-12345678', '14012345678']:
+            with self.assertRaises(UserError):
+                Member.create([{'phone': bad}])
 
 
 del ModuleTestCase
