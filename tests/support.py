@@ -1,8 +1,12 @@
 """What the HTTP tests share: a member's-eye client of the contract."""
 import datetime as dt
 import json
+import pathlib
 
 from trytond.tests.test_tryton import RouteTestCase
+
+
+ADDONS = pathlib.Path(__file__).parents[1] / 'addons'
 
 
 def sms_log_path():
@@ -24,6 +28,20 @@ class ContractTestCase(RouteTestCase):
     "Talks to the contract's routes as the mini-program does"
     module = 'duoduo_api'
     _phone_counter = 0
+
+    @classmethod
+    def setUpDatabase(cls):
+        # members read Chinese: load the translations `trytond-admin -l
+        # zh_CN` loads in production
+        from trytond.pool import Pool
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        Lang.write(Lang.search([('code', '=', 'zh_CN')]),
+            {'translatable': True})
+        for module in ['duoduo_base', 'duoduo_api']:
+            Translation.translation_import('zh_CN', module,
+                [str(ADDONS / module / 'locale' / 'zh_CN.po')])
 
     def setUp(self):
         super().setUp()

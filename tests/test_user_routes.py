@@ -33,6 +33,7 @@ class UserRoutesTestCase(ContractTestCase):
             self.post('/user/send_tel_code/', {'phone': '13900000001'}),
             200, 200)
         self.assertEqual(payload['data'], {'expire_time': 300})
+        self.assertEqual(payload['msg'], '验证码已发送')
         code = last_code('13900000001')
         self.assertRegex(code, r'^\d{6}$')
         # the code reaches the member by SMS, never in the answer
@@ -62,7 +63,9 @@ class UserRoutesTestCase(ContractTestCase):
         response = self.client().post('/user/send_tel_code/',
             data='{"phone": ', content_type='application/json')
         self.assertEqual(response.status_code, 400)
-        self.assertEqual(json.loads(response.get_data())['code'], 400)
+        payload = json.loads(response.get_data())
+        self.assertEqual(payload['code'], 400)
+        self.assertEqual(payload['msg'], '请求数据不是有效的JSON对象')
         response = self.client().post('/user/send_tel_code/',
             data='["13900000003"]', content_type='application/json')
         self.assertEqual(response.status_code, 400)
@@ -147,8 +150,9 @@ class UserRoutesTestCase(ContractTestCase):
         self.post('/user/send_tel_code/', {'phone': '13900000012'})
         code = last_code('13900000012')
         wrong = '%06d' % ((int(code) + 1) % 1000000)
-        self.assertReply(self.post('/user/login/', {
+        payload = self.assertReply(self.post('/user/login/', {
                     'phone': '13900000012', 'code': wrong}), 400, 1001)
+        self.assertEqual(payload['msg'], '验证码错误或已过期')
         # a code that was never sent
         self.assertReply(self.post('/user/login/', {
                     'phone': '13900000013', 'code': code}), 400, 1001)

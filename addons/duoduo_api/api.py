@@ -149,9 +149,11 @@ def route(rule, methods, auth=False, envelope=True):
 
     def decorator(func):
         @wraps(func)
-        def in_transaction(request, pool, params):
+        def in_transaction(request, pool, url_args):
             try:
-                member = None
+                # parsed here, where messages can be translated
+                params = Params.from_request(request)
+                params.update(url_args)
                 if auth:
                     Token = pool.get('duoduo.member.token')
                     member = Token.authenticate(request_token(request, params))
@@ -183,11 +185,7 @@ def route(rule, methods, auth=False, envelope=True):
                 return reply(None, "[duoduo] database is not configured",
                     503, HTTPStatus.SERVICE_UNAVAILABLE)
             try:
-                params = Params.from_request(request)
-                params.update(kwargs)
-                return transactional(request, database_name, params)
-            except ApiError as error:
-                return reply(None, error.msg, error.code, error.status)
+                return transactional(request, database_name, kwargs)
             except HTTPException as error:
                 if error.response is not None:
                     return error.response

@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Benchmark of the team tree: a member with a huge team must stay cheap.
+
+Builds a throwaway database, activates duoduo_base, bulk-inserts a big team
+with raw SQL, then times the team queries of duoduo.member for
+
+    SMALL  a member with 10 descendants (the baseline), and
+    BIG    a member with --descendants descendants,
+
+in the same run, and prints the ratio BIG / SMALL of the median times.
+Nothing is asserted: read the ratio (see bench/README.md).
+
+    .venv/bin/python bench/team_tree.py [--backend sqlite|postgresql]
+        [--descendants 100000] [--others 100000] [--repeat 200]
+"""
+import argparse
+import datetime as dt
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+DB_NAME = 'duoduo_bench'
+DEFAULT_PG_URI = 'postgresql://postgres@127.0.0.1:5432/'
+INVITATION_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
+
+# Share of BIG's descendants at each relative depth (1, 2, ...); the last
+# depth takes what is left. Depths 1..3 hold ~80%, 4..5 the rest.
+BIG_SHAPE = [0.002, 0.03, 0.77, 0.15]
+BIG_DEPTHS = 5
+SMALL_SHAPE = [3, 5, 2]  # 10 descendants, all within depths 1..3
+OTHER_SHAPE = [1, 3, 6, 6, 4]  # unrelated trees of 20 members
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--backend', choices=['postgresql', 'sqlite'],
+        default='postgresql')
+    parser.add_argument('--uri', default=DEFAULT_PG_URI,
+        help="PostgreSQL server URI (default: %(default)s)")
+    parser.add_argument('--descendants', type=int, default=100_000,
+        help="size of BIG's team (default: %(default)s)")
+    parser.add_argument('--others', type=int, default=100_000,
+        help="unrelated members, in small trees (default: %(default)s)")
+    parser.add_argument('--repeat', type=int, default=200,
+        help="timed calls per measure (default: %(default)s)")
+    parser.add_argument('--warmup', type=int, default=20)
+    parser.add_argument('--seed', type=int, default=42)
+    parser.add_argument('--keep', action='store_true',
+        help="do not drop the database at the end")
+    return parser.parse_args()
+
+
+# --- the tree, built in memory -------------------------------------------
+
+class Forest:
+    "Nodes with a parent and a registration time; ids come later"
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.parent = []
+        self.time = []
+
+    def _add(self, parent):
+        if parent is None:
+            t = self.rng.uniform(0, 1_000_000)
+        else:
+            t = self.time[parent] + self.rng.expovariate(1 / 3600)
+        self.parent.append(parent)
+        self.time.append(t)
+        return len(self.parent) - 1
+
+    def tree(self, sizes):
+        "A root and sizes[d - 1] nodes at depth d, under random parents"
+        root = self._add(None)
+        previous = [root]
+        for size in sizes:
+            current = [self._add(self.rng.choice(previous))
+                for _ in range(size)]
+            previous = current or previous
+        return root
+
+
+def big_sizes(total):
+    sizes = [max(1, round(total * share)) for share in BIG_SHAPE]
+    sizes.append(total - sum(sizes))
+    assert len(sizes) == BIG_DEPTHS and sizes[-1] >= 0, sizes
+    return sizes
+
+
+def invitation_code(number):
+    chars = []
+    for _ in range(6):
+        number, digit = divmod(number, len(INVITATION_ALPHABET))
+        chars.append(INVITATION_ALPHABET[digit])
+    return ''.join(reversed(chars))
+
+
+# --- database set-up ---------------------------------------------------------
+
+def clean_environ():
+    "The benchmark's own configuration only: no inherited TRYTOND_*"
+    for key in list(os.environ):
+        if key.startswith('TRYTOND') or key == 'TRYTONPASSFILE':
+            del os.environ[key]
+
+
+def pg_admin(uri, *statements):
+    import psycopg
+    from urllib.parse import urlsplit
+    conninfo = urlsplit(uri)._replace(path='/postgres').geturl()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def create_database(args, tmpdir):
+    if args.backend == 'postgresql':
+        uri = args.uri
+        pg_admin(uri,
+            f'DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)',
+            f"CREATE DATABASE {DB_NAME} TEMPLATE template0 ENCODING 'UTF8'")
+    else:
+        uri = 'sqlite://'
+        open(os.path.join(tmpdir, DB_NAME + '.sqlite'), 'w').close()
+    conf = os.path.join(tmpdir, 'trytond.conf')
+    with open(conf, 'w') as fp:
+        fp.write(f"""[database]
+uri = {uri}
+path = {tmpdir}
+language = en
+
+[duoduo]
+database = {DB_NAME}
+sms_backend = log
+sms_log = {os.path.join(tmpdir, 'sms.log')}
+""")
+    passfile = os.path.join(tmpdir, 'adminpass')
+    with open(passfile, 'w') as fp:
+        fp.write(os.urandom(12).hex())
+    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
+    env = dict(os.environ, TRYTONPASSFILE=passfile)
+    for command in [
+            ['--all', '--email', 'bench@example.com'],
+            ['-u', 'duoduo_base', '--activate-dependencies']]:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [admin, '-c', conf, '-d', DB_NAME, *command],
+            env=env, capture_output=True, text=True)
+        if proc.returncode:
+            sys.stderr.write(proc.stdout + proc.stderr)
+            raise SystemExit(f"trytond-admin {' '.join(command)} failed")
+        print(f"trytond-admin {' '.join(command[:2])}: "
+            f"{time.perf_counter() - started:.1f}s")
+    return conf
+
+
+def drop_database(args):
+    if args.backend == 'postgresql':
+        pg_admin(args.uri, f'DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)')
+
+
+def populate(args, pool):
+    "Insert BIG's and SMALL's teams and the unrelated members; ids by SQL"
+    from trytond.transaction import Transaction
+    Member = pool.get('duoduo.member')
+    Level = pool.get('duoduo.member.level')
+    rng = random.Random(args.seed)
+
+    forest = Forest(rng)
+    n_other_trees = args.others // sum(OTHER_SHAPE)
+    for _ in range(n_other_trees // 2):
+        forest.tree(OTHER_SHAPE)
+    big = forest.tree(big_sizes(args.descendants))
+    small = forest.tree(SMALL_SHAPE)
+    for _ in range(n_other_trees - n_other_trees // 2):
+        forest.tree(OTHER_SHAPE)
+    for _ in range(args.others % sum(OTHER_SHAPE)):
+        forest.tree([])
+
+    transaction = Transaction()
+    cursor = transaction.connection.cursor()
+    table = Member.__table__()
+    cursor.execute(*table.select(table.id, order_by=[table.id.desc],
+            limit=1))
+    row = cursor.fetchone()
+    first_id = (row[0] if row else 0) + 1
+    level = Level.get_default()
+
+    # registration order: parents always before their invitees
+    order = sorted(range(len(forest.parent)), key=forest.time.__getitem__)
+    ids = {node: first_id + rank for rank, node in enumerate(order)}
+    paths = {}
+    now = dt.datetime.now().replace(microsecond=0)
+    epoch = now - dt.timedelta(days=30)
+    columns = ['id', 'phone', 'nickname', 'invitation_code', 'referrer',
+        'path', 'depth', 'level', 'state', 'registered_at',
+        'create_uid', 'create_date']
+    rows = []
+    for node in order:
+        id_ = ids[node]
+        parent = forest.parent[node]
+        paths[node] = (paths[parent] if parent is not None else '') \
+            + f'{id_}/'
+        rows.append((id_, f'13{id_:09d}', f'bench{id_}',
+                invitation_code(id_),
+                ids[parent] if parent is not None else None,
+                paths[node], paths[node].count('/') - 1, level.id, 'active',
+                epoch + dt.timedelta(seconds=forest.time[node]), 0, now))
+
+    started = time.perf_counter()
+    if args.backend == 'postgresql':
+        with cursor.copy(f'COPY "{Member._table}" ({", ".join(columns)}) '
+                'FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{Member._table}', 'id'), "
+            f'(SELECT MAX(id) FROM "{Member._table}"))')
+    else:
+        query, _ = tuple(table.insert(
+                [getattr(table, c) for c in columns], [[0] * len(columns)]))
+        cursor.executemany(query, rows)
+    transaction.commit()
+    print(f"inserted {len(rows)} members in "
+        f"{time.perf_counter() - started:.1f}s")
+    return ids[big], ids[small]
+
+
+def analyze(args, pool):
+    from trytond.transaction import Transaction
+    Member = pool.get('duoduo.member')
+    started = time.perf_counter()
+    if args.backend == 'postgresql':
+        # VACUUM also sets the visibility map as autovacuum would, so
+        # index-only scans are judged as they would run in production.
+        import psycopg
+        from urllib.parse import urlsplit
+        conninfo = urlsplit(args.uri)._replace(path='/' + DB_NAME).geturl()
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'VACUUM (ANALYZE) "{Member._table}"')
+    else:
+        Transaction().connection.cursor().execute('ANALYZE')
+        Transaction().commit()
+    print(f"analyze: {time.perf_counter() - started:.1f}s")
+
+
+# --- measures ------------------------------------------------------------
+
+class Recorder:
+    "Stands in for the transaction's connection to record executed SQL"
+
+    def __init__(self, connection):
+        self._connection = connection
+        self.queries = []
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def cursor(self, *args, **kwargs):
+        recorder = self
+        cursor = self._connection.cursor(*args, **kwargs)
+
+        class Cursor:
+            def __getattr__(self, name):
+                return getattr(cursor, name)
+
+            def __iter__(self):
+                return iter(cursor)
+
+            def execute(self, query, params=None, *a, **kw):
+                recorder.queries.append((query, params))
+                return cursor.execute(query, params, *a, **kw)
+        return Cursor()
+
+
+def record_queries(function):
+    from trytond.transaction import Transaction
+    transaction = Transaction()
+    connection = transaction.connection
+    transaction.connection = recorder = Recorder(connection)
+    try:
+        function()
+    finally:
+        transaction.connection = connection
+    return recorder.queries
+
+
+def measure(function, repeat, warmup):
+    for _ in range(warmup):
+        result = function()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def explain(args, query, params, title):
+    from trytond.transaction import Transaction
+    connection = Transaction().connection
+    print(f"\n-- {title}")
+    if args.backend == 'postgresql':
+        from psycopg import ClientCursor
+        cursor = ClientCursor(connection)
+        print(cursor.mogrify(query, params))
+        cursor.execute('EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ' + query,
+            params)
+    else:
+        cursor = connection.cursor()
+        print(query, params)
+        cursor.execute('EXPLAIN QUERY PLAN ' + query, params)
+    for row in cursor:
+        print('   ', ' | '.join(str(c) for c in row))
+
+
+def explain_generic(query, params, title):
+    "The plan PostgreSQL uses once it caches a generic plan"
+    from psycopg import ClientCursor
+    from trytond.transaction import Transaction
+    cursor = ClientCursor(Transaction().connection)
+    numbered, n = '', 0
+    for i, part in enumerate(query.split('%s')):
+        numbered += part if not i else f'${i}{part}'
+        n = i
+    assert n == len(params)
+    cursor.execute('PREPARE bench_generic AS ' + numbered)
+    cursor.execute('SET LOCAL plan_cache_mode = force_generic_plan')
+    print(f"\n-- {title}")
+    cursor.execute(
+        'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE bench_generic('
+        + ', '.join(['%s'] * len(params)) + ')', params)
+    for row in cursor:
+        print('   ', row[0])
+    cursor.execute('RESET plan_cache_mode')
+    cursor.execute('DEALLOCATE bench_generic')
+
+
+def run(args, pool, big_id, small_id):
+    from trytond.transaction import Transaction
+    Member = pool.get('duoduo.member')
+    big, small = Member(big_id), Member(small_id)
+
+    measures = [
+        ('team_counts()', lambda m: m.team_counts(),
+            lambda r: sum(r.values())),
+        ('search_count(team_domain())',
+            lambda m: Member.search_count(m.team_domain()), lambda r: r),
+        ('team_counts(max_depth=None)',
+            lambda m: m.team_counts(max_depth=None),
+            lambda r: sum(r.values())),
+        ]
+    print(f"\nBIG id {big.id} path {big.path!r}; SMALL id {small.id} "
+        f"path {small.path!r}; {Member.search_count([])} members")
+    print(f"median of {args.repeat} calls after {args.warmup} warm-up, "
+        f"{args.backend}\n")
+    header = (f"{'measure':<30} {'SMALL ms':>9} {'rows':>7} "
+        f"{'BIG ms':>9} {'rows':>7} {'BIG/SMALL':>9} {'SMALL/base':>10}")
+    print(header)
+    print('-' * len(header))
+    base = None
+    for name, function, size in measures:
+        t_small, r_small = measure(
+            lambda: function(small), args.repeat, args.warmup)
+        t_big, r_big = measure(
+            lambda: function(big), args.repeat, args.warmup)
+        base = base or t_small
+        print(f"{name:<30} {t_small * 1000:>9.3f} {size(r_small):>7} "
+            f"{t_big * 1000:>9.3f} {size(r_big):>7} "
+            f"{t_big / t_small:>9.1f} {t_small / base:>10.1f}")
+    print("(base: team_counts() for SMALL; a SMALL/base far above 1 means "
+        "the baseline itself\n does not use the index, so its BIG/SMALL "
+        "ratio hides the cost)")
+    print(f"\nBIG team by depth: {dict(sorted(big.team_counts(None).items()))}")
+
+    # the SQL the timed calls ran, and how the database runs it
+    (tc_query, tc_params), = record_queries(lambda: big.team_counts())
+    sc_queries = record_queries(
+        lambda: Member.search_count(big.team_domain()))
+    sc_query, sc_params = sc_queries[-1]
+    explain(args, tc_query, tc_params, "team_counts() for BIG")
+    explain(args, sc_query, sc_params, "search_count(team_domain()) for BIG")
+    if args.backend == 'postgresql':
+        (small_query, small_params), = record_queries(
+            lambda: small.team_counts())
+        explain(args, small_query, small_params, "team_counts() for SMALL")
+        explain_generic(tc_query, tc_params,
+            "team_counts() for BIG with a generic (cached) plan")
+        cursor = Transaction().connection.cursor()
+        cursor.execute(
+            "SELECT generic_plans, custom_plans, statement "
+            "FROM pg_prepared_statements WHERE statement LIKE %s",
+            (f'%FROM "{Member._table}"%',))
+        print("\n-- statements psycopg prepared on this connection "
+            "(after 5 runs) and the plans PostgreSQL used")
+        for generic, custom, statement in cursor:
+            print(f"    generic={generic} custom={custom}: "
+                f"{' '.join(statement.split())[:150]}")
+
+
+def main():
+    args = parse_args()
+    clean_environ()
+    tmpdir = tempfile.mkdtemp(prefix='duoduo_bench_')
+    try:
+        conf = create_database(args, tmpdir)
+        from trytond import config
+        config.update_etc(conf)
+        from trytond.pool import Pool
+        from trytond.transaction import Transaction
+        Pool.start()
+        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0, readonly=True):
+            pool.init()
+        try:
+            with Transaction().start(DB_NAME, 0):
+                big_id, small_id = populate(args, pool)
+            with Transaction().start(DB_NAME, 0):
+                analyze(args, pool)
+            with Transaction().start(DB_NAME, 0, readonly=True):
+                run(args, pool, big_id, small_id)
+        finally:
+            from trytond import backend
+            backend.Database(DB_NAME).close()
+            if not args.keep:
+                drop_database(args)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        else:
+            print(f"kept {DB_NAME} and {tmpdir}")
+
+
+if __name__ == '__main__':
+    main()
