@@ -1,4 +1,5 @@
 """What the HTTP tests share: a member's-eye client of the contract."""
+import contextlib
 import datetime as dt
 import json
 import pathlib
@@ -7,6 +8,29 @@ from trytond.tests.test_tryton import RouteTestCase
 
 
 ADDONS = pathlib.Path(__file__).parents[1] / 'addons'
+
+
+@contextlib.contextmanager
+def configured(section, **options):
+    """trytond.conf options set for the block, restored after.
+
+    Only config.set() clears trytond's cache of config.get(), so options
+    are blanked with set() (the code reads blank as unset) and a section
+    is removed only when it did not exist before."""
+    from trytond import config
+    created = not config.has_section(section)
+    if created:
+        config.add_section(section)
+    saved = {name: config.get(section, name) for name in options}
+    for name, value in options.items():
+        config.set(section, name, str(value))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            config.set(section, name, value if value is not None else '')
+        if created:
+            config.remove_section(section)
 
 
 def sms_log_path():

@@ -2,6 +2,7 @@
 and the log gateway.
 
 No database: only the [duoduo_sms_*] configuration and loopback servers."""
+import contextlib
 import json
 import logging
 import re
@@ -12,11 +13,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 import requests
 
-from trytond import config
 
 from duoduo_simulators.sms_aliyun import AliyunSmsSimulator
 from duoduo_simulators.sms_tencent import TencentSmsSimulator
 from trytond.modules.duoduo_base import sms_gateway
+
+from support import configured
 
 PHONE = '13800138000'
 CODE = '735291'
@@ -38,26 +40,10 @@ TENCENT_TEMPLATES = {'login': '2100001', 'change_phone': '2100002'}
 
 @pytest.fixture
 def sms_config():
-    """Set options for one test and restore them after.
-
-    Only config.set() clears trytond's cache of config.get(), so options are
-    blanked with set() (the gateways read blank as unset) and a section is
-    removed only when it did not exist before."""
-    saved = {}
-    created = []
-
-    def configure(section, **options):
-        if not config.has_section(section):
-            config.add_section(section)
-            created.append(section)
-        for name, value in options.items():
-            saved.setdefault((section, name), config.get(section, name))
-            config.set(section, name, str(value))
-    yield configure
-    for (section, name), value in saved.items():
-        config.set(section, name, value if value is not None else '')
-    for section in created:
-        config.remove_section(section)
+    "configure(section, **options) for one test, restored after"
+    with contextlib.ExitStack() as stack:
+        yield lambda section, **options: stack.enter_context(
+            configured(section, **options))
 
 
 def configure_aliyun(sms_config, endpoint, **options):

@@ -1,14 +1,16 @@
 """Mini-program login: the real wechatpy client against the WeChat simulator.
 
 No database: only [duoduo_wechat] configuration and a loopback server."""
+import contextlib
 import socket
 import threading
 
 import pytest
 
 from duoduo_simulators.wechat import WechatSimulator
-from trytond import config
 from trytond.modules.duoduo_base import wechat
+
+from support import configured
 
 WechatLoginError = wechat.WechatLoginError
 APPID = 'wx0123456789abcdef'
@@ -19,26 +21,13 @@ OPTIONS = ['appid', 'secret', 'api_base', 'timeout']
 
 @pytest.fixture
 def wechat_config():
-    """Set [duoduo_wechat] options for one test and restore them after.
-
-    Only config.set() clears trytond's cache of config.get(), so options are
-    blanked with set() (the module reads blank as unset) and the section is
-    removed only when it did not exist before."""
-    existed = config.has_section(SECTION)
-    if not existed:
-        config.add_section(SECTION)
-    saved = {n: config.get(SECTION, n) for n in OPTIONS}
+    """configure(**options) sets every [duoduo_wechat] option for one test
+    (unnamed ones blank) and restores them after."""
     wechat._clients.clear()
-
-    def configure(**options):
-        for name in OPTIONS:
-            config.set(SECTION, name, str(options.get(name, '')))
-    yield configure
+    with contextlib.ExitStack() as stack:
+        yield lambda **options: stack.enter_context(configured(SECTION,
+                **{name: options.get(name, '') for name in OPTIONS}))
     wechat._clients.clear()
-    for name, value in saved.items():
-        config.set(SECTION, name, value if value is not None else '')
-    if not existed:
-        config.remove_section(SECTION)
 
 
 @pytest.fixture

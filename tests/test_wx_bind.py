@@ -1,9 +1,7 @@
 """POST /user/wx_bind/: a member binds their WeChat account (openid) for
 payouts, through wechatpy against the loopback WeChat simulator."""
 from duoduo_simulators.wechat import WechatSimulator
-from trytond import config
-
-from support import ContractTestCase
+from support import ContractTestCase, configured
 
 APPID, SECRET = 'wx0123456789abcdef', 'appsecret-for-tests'
 
@@ -12,17 +10,9 @@ class WxBindTestCase(ContractTestCase):
 
     def setUp(self):
         super().setUp()
-        self.simulator = WechatSimulator(APPID, SECRET).start()
-        self.addCleanup(self.simulator.stop)
-        if not config.has_section('duoduo_wechat'):
-            config.add_section('duoduo_wechat')
-        saved = {name: config.get('duoduo_wechat', name) or ''
-            for name in ['appid', 'secret', 'api_base']}
-        for name, value in [('appid', APPID), ('secret', SECRET),
-                ('api_base', self.simulator.url)]:
-            config.set('duoduo_wechat', name, value)
-        self.addCleanup(lambda: [config.set('duoduo_wechat', n, v)
-                for n, v in saved.items()])
+        self.simulator = self.enterContext(WechatSimulator(APPID, SECRET))
+        self.enterContext(configured('duoduo_wechat', appid=APPID,
+                secret=SECRET, api_base=self.simulator.url))
 
     def test_bind(self):
         token, user = self.login('13700000001')

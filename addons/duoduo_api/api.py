@@ -19,7 +19,8 @@ from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.duoduo_base.exceptions import (
     InvitationCodeError, MemberDisabledError, MemberError, MemberTokenError,
-    PhoneTakenError, SmsCodeError, SmsRateLimitError, SmsSendError)
+    PhoneTakenError, SmsCodeError, SmsRateLimitError, SmsSendError,
+    SmsVendorThrottledError)
 from trytond.protocols.wrappers import (
     Response, abort, with_pool, with_transaction)
 from trytond.transaction import TransactionError
@@ -36,6 +37,7 @@ ERROR_CODES = [
     (PhoneTakenError, 1002, HTTPStatus.BAD_REQUEST),
     (InvitationCodeError, 1003, HTTPStatus.BAD_REQUEST),
     (SmsRateLimitError, 429, HTTPStatus.TOO_MANY_REQUESTS),
+    (SmsVendorThrottledError, 429, HTTPStatus.TOO_MANY_REQUESTS),
     (SmsSendError, 503, HTTPStatus.SERVICE_UNAVAILABLE),
     (AccessError, 403, HTTPStatus.FORBIDDEN),
     (ValidationError, 400, HTTPStatus.BAD_REQUEST),

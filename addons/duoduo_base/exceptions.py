@@ -25,6 +25,10 @@ class SmsSendError(MemberError):
     keep_writes = True
 
 
+class SmsVendorThrottledError(SmsSendError):
+    "The SMS vendor refused because the phone asked too often"
+
+
 class PhoneTakenError(MemberError):
     pass
 

@@ -10,7 +10,8 @@ from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .exceptions import SmsCodeError, SmsRateLimitError, SmsSendError
+from .exceptions import (
+    SmsCodeError, SmsRateLimitError, SmsSendError, SmsVendorThrottledError)
 from .member import mask_phone
 from .sms_gateway import get_gateway
 
@@ -141,10 +142,11 @@ class SmsCode(ModelSQL, ModelView):
                     'vendor_message': (result.message or '')[:255],
                     'vendor_id': result.vendor_id,
                     }])
-        if not result.ok:
-            message = ('duoduo_base.msg_sms_vendor_throttled'
-                if result.throttled else 'duoduo_base.msg_sms_vendor_failed')
-            raise SmsSendError(gettext(message))
+        if result.throttled:
+            raise SmsVendorThrottledError(gettext(
+                    'duoduo_base.msg_sms_vendor_throttled'))
+        elif not result.ok:
+            raise SmsSendError(gettext('duoduo_base.msg_sms_vendor_failed'))
         return config.sms_code_ttl
 
     @staticmethod
