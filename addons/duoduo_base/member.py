@@ -3,29 +3,21 @@ import secrets
 from decimal import Decimal
 
 import phonenumbers
-from sql.aggregate import Count
-from sql.functions import Substring
-from sql.operators import Concat, Like
 
 from trytond.i18n import gettext
-from trytond.model import (
-    Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
-from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import (
     InvitationCodeError, MemberDisabledError, MemberValidationError,
-    PhoneTakenError, PhoneValidationError, ReferrerCycleError,
-    WechatBindError)
+    PhoneTakenError, PhoneValidationError, WechatBindError)
+from .team import TeamTree
 from .wechat import WechatLoginError, code_to_session
 
 # No 0/O, 1/I/L: members type these codes from a screenshot or a poster.
 INVITATION_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
 INVITATION_LENGTH = 6
-# The commission scheme pays three levels; compliance forbids deeper chains.
-TEAM_DEPTH = 3
 MOBILE_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
@@ -59,7 +51,7 @@ def mask_phone(phone):
     return phone[:3] + '****' + phone[-4:]
 
 
-class Member(Workflow, ModelSQL, ModelView):
+class Member(TeamTree, Workflow, ModelSQL, ModelView):
     "Member"
     __name__ = 'duoduo.member'
     _rec_name = 'nickname'
@@ -69,19 +61,6 @@ class Member(Workflow, ModelSQL, ModelView):
     avatar = fields.Char("Avatar URL")
     invitation_code = fields.Char(
         "Invitation Code", required=True, readonly=True)
-    referrer = fields.Many2One(
-        'duoduo.member', "Referrer", ondelete='RESTRICT',
-        states={
-            'readonly': Eval('id', -1) >= 0,
-            },
-        help="The member who invited this one; staff change it with "
-        "\"Change Referrer\".")
-    referrals = fields.One2Many(
-        'duoduo.member', 'referrer', "Direct Invitees", readonly=True)
-    # Materialized path of ids from the root down to this member
-    # ("3/17/42/"): a team at depth N is one indexed prefix query.
-    path = fields.Char("Path", readonly=True)
-    depth = fields.Integer("Depth", readonly=True)
     level = fields.Many2One(
         'duoduo.member.level', "Level", required=True, ondelete='RESTRICT')
     alipay_account = fields.Char("Alipay Account")
@@ -95,16 +74,6 @@ class Member(Workflow, ModelSQL, ModelView):
             ('active', "Active"),
             ('disabled', "Disabled"),
             ], "State", readonly=True, required=True, sort=False)
-    team_size_1 = fields.Function(
-        fields.Integer("Direct Team"), 'get_team_sizes')
-    team_size_2 = fields.Function(
-        fields.Integer("Second-Level Team"), 'get_team_sizes')
-    team_size_3 = fields.Function(
-        fields.Integer("Third-Level Team"), 'get_team_sizes')
-    team_size = fields.Function(
-        fields.Integer("Whole Team",
-            help="Every member below, at any depth."),
-        'get_team_sizes')
 
     @classmethod
     def __setup__(cls):
@@ -118,11 +87,6 @@ class Member(Workflow, ModelSQL, ModelView):
             ('wechat_openid_unique', Unique(t, t.wechat_openid),
                 'duoduo_base.msg_member_wechat_openid_unique'),
             ]
-        cls._sql_indexes.update({
-                Index(t, (t.path, Index.Similarity(begin=True)),
-                    (t.depth, Index.Range())),
-                Index(t, (t.referrer, Index.Equality())),
-                })
         cls._order = [('registered_at', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
             ('active', 'disabled'),
@@ -135,9 +99,6 @@ class Member(Workflow, ModelSQL, ModelView):
                     },
                 'enable': {
                     'invisible': Eval('state') != 'disabled',
-                    'depends': ['state'],
-                    },
-                'change_referrer': {
                     'depends': ['state'],
                     },
                 })
@@ -187,96 +148,6 @@ class Member(Workflow, ModelSQL, ModelView):
     def phone_masked(self):
         return mask_phone(self.phone)
 
-    # --- the team tree ---
-
-    def team_domain(self, depths=range(1, TEAM_DEPTH + 1)):
-        "Domain of the members at the given depths below this one"
-        return [
-            ('path', 'like', self.path + '%'),
-            ('depth', 'in', [self.depth + d for d in depths]),
-            ]
-
-    @classmethod
-    def get_team_sizes(cls, members, names):
-        result = {n: {m.id: 0 for m in members} for n in names}
-        for member in members:
-            counts = member.team_counts(max_depth=None)
-            for depth, name in enumerate(
-                    ['team_size_1', 'team_size_2', 'team_size_3'], 1):
-                if name in result:
-                    result[name][member.id] = counts.get(depth, 0)
-            if 'team_size' in result:
-                result['team_size'][member.id] = sum(counts.values())
-        return result
-
-    def team_counts(self, max_depth=TEAM_DEPTH):
-        """{relative depth: number of members} below this member, counted
-        in the database with the path index"""
-        if not self.path:
-            return {}
-        table = self.__table__()
-        cursor = Transaction().connection.cursor()
-        where = (Like(table.path, self.path + '%')
-            & (table.depth > self.depth))
-        if max_depth is not None:
-            where &= table.depth <= self.depth + max_depth
-        cursor.execute(*table.select(
-                table.depth, Count(table.id),
-                where=where, group_by=[table.depth]))
-        return {depth - self.depth: count for depth, count in cursor}
-
-    @classmethod
-    def _set_paths(cls, members):
-        "Path and depth of newly created members, parents first"
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        parent_ids = {m.referrer.id for m in members if m.referrer}
-        # read from the table: cached records predate the paths set here
-        paths = {}
-        if parent_ids:
-            cursor.execute(*table.select(table.id, table.path,
-                    where=table.id.in_(list(parent_ids))))
-            paths.update(cursor)
-        for member in members:
-            prefix = paths[member.referrer.id] if member.referrer else ''
-            path = paths[member.id] = f'{prefix}{member.id}/'
-            cursor.execute(*table.update(
-                    [table.path, table.depth], [path, path.count('/') - 1],
-                    where=table.id == member.id))
-        cls._clear_cache()
-
-    @classmethod
-    def _clear_cache(cls):
-        "Forget cached members after paths were changed in SQL"
-        transaction = Transaction()
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            cache.pop(cls.__name__, None)
-
-    @classmethod
-    def _check_move(cls, member, referrer):
-        if referrer and referrer.path.startswith(member.path):
-            raise ReferrerCycleError(gettext(
-                    'duoduo_base.msg_member_referrer_cycle',
-                    member=member.rec_name, referrer=referrer.rec_name))
-
-    @classmethod
-    def _move_subtree(cls, member, referrer):
-        "Re-root member's whole subtree under referrer in one UPDATE"
-        cls._check_move(member, referrer)
-        old_prefix = member.path
-        new_prefix = (referrer.path if referrer else '') + f'{member.id}/'
-        delta = new_prefix.count('/') - old_prefix.count('/')
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.update(
-                [table.path, table.depth],
-                [Concat(new_prefix,
-                        Substring(table.path, len(old_prefix) + 1)),
-                    table.depth + delta],
-                where=Like(table.path, old_prefix + '%')))
-        cls._clear_cache()
-
     # --- life cycle ---
 
     @classmethod
@@ -299,38 +170,6 @@ class Member(Workflow, ModelSQL, ModelView):
         return values
 
     @classmethod
-    def create(cls, vlist):
-        referrers = [v['referrer'] for v in vlist if v.get('referrer')]
-        if referrers:
-            # a concurrent move of the referrer would leave a stale path
-            cls.lock(cls.browse(referrers))
-        members = super().create(vlist)
-        cls._set_paths(members)
-        return cls.browse(members)
-
-    @classmethod
-    def write(cls, *args):
-        actions = iter(args)
-        moves = []
-        for members, values in zip(actions, actions):
-            if 'referrer' in values:
-                moves.append((members, values['referrer']))
-        if moves:
-            # moves rewrite paths of whole subtrees
-            cls.lock()
-            for members, referrer_id in moves:
-                referrer = cls(referrer_id) if referrer_id else None
-                for member in members:
-                    cls._check_move(member, referrer)
-        super().write(*args)
-        for members, referrer_id in moves:
-            referrer = cls(referrer_id) if referrer_id else None
-            for member in members:
-                # re-read: a previous move may have changed this path
-                member = cls(member.id)
-                cls._move_subtree(member, referrer)
-
-    @classmethod
     @ModelView.button
     @Workflow.transition('disabled')
     def disable(cls, members):
@@ -341,11 +180,6 @@ class Member(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('active')
     def enable(cls, members):
-        pass
-
-    @classmethod
-    @ModelView.button_action('duoduo_base.wizard_member_change_referrer')
-    def change_referrer(cls, members):
         pass
 
     # --- what the mini-program asks of a member ---
@@ -484,41 +318,3 @@ class Member(Workflow, ModelSQL, ModelView):
         if session.get('unionid'):
             values['wechat_unionid'] = session['unionid']
         self.__class__.write([self], values)
-
-
-class MemberChangeReferrerStart(ModelView):
-    "Change Referrer"
-    __name__ = 'duoduo.member.change_referrer.start'
-
-    member = fields.Many2One('duoduo.member', "Member", readonly=True)
-    referrer = fields.Many2One(
-        'duoduo.member', "New Referrer",
-        domain=[('id', '!=', Eval('member', -1))],
-        help="Leave empty to make the member a root of their own team.")
-
-
-class MemberChangeReferrer(Wizard):
-    "Change Referrer"
-    __name__ = 'duoduo.member.change_referrer'
-
-    start = StateView(
-        'duoduo.member.change_referrer.start',
-        'duoduo_base.member_change_referrer_start_view_form', [
-            Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Change", 'change', 'tryton-ok', default=True),
-            ])
-    change = StateTransition()
-
-    def default_start(self, fields):
-        return {
-            'member': self.record.id,
-            'referrer': self.record.referrer.id
-            if self.record.referrer else None,
-            }
-
-    def transition_change(self):
-        referrer = self.start.referrer
-        self.model.write([self.record], {
-                'referrer': referrer.id if referrer else None,
-                })
-        return 'end'

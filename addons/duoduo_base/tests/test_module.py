@@ -38,11 +38,14 @@ class DuoduoBaseTestCase(ModuleTestCase):
         for i in range(1, 6):
             parent, = Member.create([{
                         'phone': f'1380000{i:04d}', 'referrer': parent.id}])
-        self.assertEqual(root.team_counts(max_depth=None),
+        self.assertEqual(root.count_team(max_depth=None),
             {1: 1, 2: 1, 3: 1, 4: 1, 5: 1})
         self.assertEqual(root.team_counts(), {1: 1, 2: 1, 3: 1})
+        self.assertEqual(root.team_size, 5)
         self.assertEqual(parent.depth, 5)
         self.assertEqual(len(Member.search(root.team_domain())), 3)
+        self.assertEqual(
+            Member.search_count(root.team_domain(max_depth=None)), 5)
 
     @with_transaction()
     def test_team_tree_matches_a_walk_after_random_moves(self):
@@ -73,8 +76,15 @@ class DuoduoBaseTestCase(ModuleTestCase):
             Member.write([member], values)
             referrer_of[member.id] = target.id if target else None
         for member in Member.browse([m.id for m in members]):
-            self.assertEqual(member.team_counts(max_depth=None),
-                naive_team(referrer_of, member.id), member.nickname)
+            expected = naive_team(referrer_of, member.id)
+            self.assertEqual(member.count_team(max_depth=None), expected)
+            # the stored sizes agree with the tree
+            self.assertEqual(member.team_counts(),
+                {d: expected.get(d, 0) for d in [1, 2, 3]}, member.nickname)
+            self.assertEqual(member.team_size, sum(expected.values()))
+            self.assertEqual(
+                Member.search_count(member.team_domain()),
+                sum(expected.get(d, 0) for d in [1, 2, 3]))
             expected = referrer_of[member.id]
             self.assertEqual(
                 member.referrer.id if member.referrer else None, expected)
