@@ -2,13 +2,15 @@
 """Benchmark of the team tree: a member with a huge team must stay cheap.
 
 Builds a throwaway database, activates duoduo_base, bulk-inserts a big team
-with raw SQL, then times the team queries of duoduo.member for
+with raw SQL (with the stored team sizes computed alongside), checks that the
+stored sizes match the tree, then times the team queries of duoduo.member for
 
     SMALL  a member with 10 descendants (the baseline), and
     BIG    a member with --descendants descendants,
 
 in the same run, and prints the ratio BIG / SMALL of the median times.
-Nothing is asserted: read the ratio (see bench/README.md).
+No timing is asserted: read the ratio (see bench/README.md). The script exits
+non-zero only if the stored team sizes are wrong.
 
     .venv/bin/python bench/team_tree.py [--backend sqlite|postgresql]
         [--descendants 100000] [--others 100000] [--repeat 200]
@@ -34,6 +36,8 @@ BIG_SHAPE = [0.002, 0.03, 0.77, 0.15]
 BIG_DEPTHS = 5
 SMALL_SHAPE = [3, 5, 2]  # 10 descendants, all within depths 1..3
 OTHER_SHAPE = [1, 3, 6, 6, 4]  # unrelated trees of 20 members
+TEAM_SIZE_COLUMNS = [
+    'team_size_1', 'team_size_2', 'team_size_3', 'team_size']
 
 
 def parse_args():
@@ -83,6 +87,20 @@ class Forest:
                 for _ in range(size)]
             previous = current or previous
         return root
+
+    def team_sizes(self):
+        """[team_size_1, team_size_2, team_size_3, team_size] of each node:
+        every node counts once for each of its ancestors"""
+        sizes = [[0, 0, 0, 0] for _ in self.parent]
+        for node, parent in enumerate(self.parent):
+            distance = 1
+            while parent is not None:
+                if distance <= 3:
+                    sizes[parent][distance - 1] += 1
+                sizes[parent][3] += 1
+                parent = self.parent[parent]
+                distance += 1
+        return sizes
 
 
 def big_sizes(total):
@@ -198,8 +216,9 @@ def populate(args, pool):
     now = dt.datetime.now().replace(microsecond=0)
     epoch = now - dt.timedelta(days=30)
     columns = ['id', 'phone', 'nickname', 'invitation_code', 'referrer',
-        'path', 'depth', 'level', 'state', 'registered_at',
-        'create_uid', 'create_date']
+        'path', 'depth', *TEAM_SIZE_COLUMNS, 'level', 'state',
+        'registered_at', 'create_uid', 'create_date']
+    team_sizes = forest.team_sizes()
     rows = []
     for node in order:
         id_ = ids[node]
@@ -209,7 +228,8 @@ def populate(args, pool):
         rows.append((id_, f'13{id_:09d}', f'bench{id_}',
                 invitation_code(id_),
                 ids[parent] if parent is not None else None,
-                paths[node], paths[node].count('/') - 1, level.id, 'active',
+                paths[node], paths[node].count('/') - 1, *team_sizes[node],
+                level.id, 'active',
                 epoch + dt.timedelta(seconds=forest.time[node]), 0, now))
 
     started = time.perf_counter()
@@ -228,7 +248,32 @@ def populate(args, pool):
     transaction.commit()
     print(f"inserted {len(rows)} members in "
         f"{time.perf_counter() - started:.1f}s")
-    return ids[big], ids[small]
+    # a few more members to check: BIG's largest direct team, some others
+    checks = [ids[big], ids[small]]
+    big_children = [n for n, p in enumerate(forest.parent) if p == big]
+    checks.append(ids[max(big_children, key=lambda n: team_sizes[n][3])])
+    checks.extend(ids[n] for n in rng.sample(order, 20))
+    return ids[big], ids[small], checks
+
+
+def check_team_sizes(pool, member_ids):
+    """The stored sizes equal the counts from the tree; False and a message
+    for each member where they do not"""
+    Member = pool.get('duoduo.member')
+    ok = True
+    for member in Member.browse(member_ids):
+        stored = member.team_counts()
+        counted = member.count_team()
+        counted = {d: counted.get(d, 0) for d in stored}
+        whole = sum(member.count_team(max_depth=None).values())
+        if stored != counted or member.team_size != whole:
+            ok = False
+            print(f"WRONG team sizes for member {member.id}: stored "
+                f"{stored} team_size={member.team_size}, counted {counted} "
+                f"team_size={whole}", file=sys.stderr)
+    print(f"team sizes checked for {len(member_ids)} members (BIG, SMALL "
+        f"and others): {'ok' if ok else 'WRONG'}")
+    return ok
 
 
 def analyze(args, pool):
@@ -301,6 +346,14 @@ def measure(function, repeat, warmup):
     return statistics.median(times), result
 
 
+def short(sql):
+    "The SQL with a long select list cut out, for printing"
+    head, sep, tail = sql.partition(' FROM "')
+    if sep and len(head) > 120:
+        head = head[:60] + ' … '
+    return head + sep + tail
+
+
 def explain(args, query, params, title):
     from trytond.transaction import Transaction
     connection = Transaction().connection
@@ -308,12 +361,12 @@ def explain(args, query, params, title):
     if args.backend == 'postgresql':
         from psycopg import ClientCursor
         cursor = ClientCursor(connection)
-        print(cursor.mogrify(query, params))
+        print(short(cursor.mogrify(query, params)))
         cursor.execute('EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ' + query,
             params)
     else:
         cursor = connection.cursor()
-        print(query, params)
+        print(short(query), params)
         cursor.execute('EXPLAIN QUERY PLAN ' + query, params)
     for row in cursor:
         print('   ', ' | '.join(str(c) for c in row))
@@ -329,7 +382,10 @@ def explain_generic(query, params, title):
         numbered += part if not i else f'${i}{part}'
         n = i
     assert n == len(params)
-    cursor.execute('PREPARE bench_generic AS ' + numbered)
+    # typed from the values: COUNT($1) alone would leave $1 undetermined
+    types = ', '.join('integer' if isinstance(p, int) else 'text'
+        for p in params)
+    cursor.execute(f'PREPARE bench_generic ({types}) AS ' + numbered)
     cursor.execute('SET LOCAL plan_cache_mode = force_generic_plan')
     print(f"\n-- {title}")
     cursor.execute(
@@ -346,14 +402,30 @@ def run(args, pool, big_id, small_id):
     Member = pool.get('duoduo.member')
     big, small = Member(big_id), Member(small_id)
 
+    def read_sizes(member):
+        "What a request does: one SELECT of the stored columns"
+        row, = Member.read([member.id], TEAM_SIZE_COLUMNS)
+        return row
+
+    def fresh_team_counts(member):
+        "team_counts() on a record loaded from the database"
+        Member._clear_cache()
+        return Member(member.id).team_counts()
+
+    def first_page(member):
+        return Member.search(member.team_domain(), limit=20,
+            order=[('id', 'ASC')])
+
+    # name, function, size of its result
     measures = [
-        ('team_counts()', lambda m: m.team_counts(),
+        ('read() team sizes', read_sizes, lambda r: r['team_size']),
+        ('Member(id).team_counts()', fresh_team_counts,
+            lambda r: sum(r.values())),
+        ('count_team()', lambda m: m.count_team(),
             lambda r: sum(r.values())),
         ('search_count(team_domain())',
             lambda m: Member.search_count(m.team_domain()), lambda r: r),
-        ('team_counts(max_depth=None)',
-            lambda m: m.team_counts(max_depth=None),
-            lambda r: sum(r.values())),
+        ('search(team_domain(), 20)', first_page, len),
         ]
     print(f"\nBIG id {big.id} path {big.path!r}; SMALL id {small.id} "
         f"path {small.path!r}; {Member.search_count([])} members")
@@ -373,24 +445,30 @@ def run(args, pool, big_id, small_id):
         print(f"{name:<30} {t_small * 1000:>9.3f} {size(r_small):>7} "
             f"{t_big * 1000:>9.3f} {size(r_big):>7} "
             f"{t_big / t_small:>9.1f} {t_small / base:>10.1f}")
-    print("(base: team_counts() for SMALL; a SMALL/base far above 1 means "
-        "the baseline itself\n does not use the index, so its BIG/SMALL "
-        "ratio hides the cost)")
-    print(f"\nBIG team by depth: {dict(sorted(big.team_counts(None).items()))}")
+    print("(rows: team_size for read(), members up to depth 3 for the "
+        "counts, ids returned\n by search; base: read() for SMALL)")
+    Member._clear_cache()
+    big = Member(big_id)
+    print(f"\nBIG stored sizes: {big.team_counts()}, team_size "
+        f"{big.team_size}; by depth: "
+        f"{dict(sorted(big.count_team(max_depth=None).items()))}")
 
     # the SQL the timed calls ran, and how the database runs it
-    (tc_query, tc_params), = record_queries(lambda: big.team_counts())
-    sc_queries = record_queries(
-        lambda: Member.search_count(big.team_domain()))
-    sc_query, sc_params = sc_queries[-1]
-    explain(args, tc_query, tc_params, "team_counts() for BIG")
+    (ct_query, ct_params), = record_queries(lambda: big.count_team())
+    sc_query, sc_params = record_queries(
+        lambda: Member.search_count(big.team_domain()))[-1]
+    explain(args, ct_query, ct_params, "count_team() for BIG")
     explain(args, sc_query, sc_params, "search_count(team_domain()) for BIG")
+    for member, title in [(big, 'BIG'), (small, 'SMALL')]:
+        query, params = record_queries(lambda: first_page(member))[-1]
+        explain(args, query, params,
+            f"search(team_domain(), limit=20) for {title}")
     (small_query, small_params), = record_queries(
-        lambda: small.team_counts())
-    explain(args, small_query, small_params, "team_counts() for SMALL")
+        lambda: small.count_team())
+    explain(args, small_query, small_params, "count_team() for SMALL")
     if args.backend == 'postgresql':
-        explain_generic(tc_query, tc_params,
-            "team_counts() for BIG with a generic (cached) plan")
+        explain_generic(ct_query, ct_params,
+            "count_team() for BIG with a generic (cached) plan")
         cursor = Transaction().connection.cursor()
         cursor.execute(
             "SELECT generic_plans, custom_plans, statement "
@@ -419,11 +497,13 @@ def main():
             pool.init()
         try:
             with Transaction().start(DB_NAME, 0):
-                big_id, small_id = populate(args, pool)
+                big_id, small_id, check_ids = populate(args, pool)
             with Transaction().start(DB_NAME, 0):
                 analyze(args, pool)
             with Transaction().start(DB_NAME, 0, readonly=True):
-                run(args, pool, big_id, small_id)
+                sizes_ok = check_team_sizes(pool, check_ids)
+                if sizes_ok:
+                    run(args, pool, big_id, small_id)
         finally:
             from trytond import backend
             backend.Database(DB_NAME).close()
@@ -434,6 +514,8 @@ def main():
             shutil.rmtree(tmpdir, ignore_errors=True)
         else:
             print(f"kept {DB_NAME} and {tmpdir}")
+    if not sizes_ok:
+        raise SystemExit("the stored team sizes do not match the tree")
 
 
 if __name__ == '__main__':

@@ -178,8 +178,8 @@ def route(rule, methods, auth=False, envelope=True):
                 return result
             return reply(result) if envelope else json_response(result)
 
-        transactional = with_pool(with_transaction(
-                context={'language': language()})(in_transaction))
+        transactional = with_pool(answer_unexpected(with_transaction(
+                    context={'language': language()})(in_transaction)))
 
         @wraps(func)
         def view(request, database_name, **kwargs):
@@ -191,9 +191,6 @@ def route(rule, methods, auth=False, envelope=True):
             except HTTPException as error:
                 if error.response is not None:
                     return error.response
-                if isinstance(error.description, Exception):
-                    # with_pool wrapped an unexpected exception
-                    return unexpected(request, error.description)
                 return reply(None, str(error.description), error.code,
                     error.code)
             except Exception as error:
@@ -203,6 +200,21 @@ def route(rule, methods, auth=False, envelope=True):
             defaults={'database_name': database_name})(view)
         return view
     return decorator
+
+
+def answer_unexpected(func):
+    """Between with_pool and with_transaction: what the transaction's
+    retries could not fix still gets an envelope (with_pool would answer
+    an HTML page, or lose the error in a JSON request)."""
+    @wraps(func)
+    def wrapper(request, pool, *args, **kwargs):
+        try:
+            return func(request, pool, *args, **kwargs)
+        except HTTPException:
+            raise
+        except Exception as error:
+            return unexpected(request, error)
+    return wrapper
 
 
 def unexpected(request, error):

@@ -5,6 +5,7 @@ import secrets
 
 from sql import Select
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -151,12 +152,20 @@ class SmsCode(ModelSQL, ModelView):
 
     @staticmethod
     def _lock_phone(phone):
+        """Hold the phone for this transaction or make it start again.
+
+        Not waiting is the point: PostgreSQL runs transactions in repeatable
+        read, so a transaction that waited would still not see the code the
+        other one sent; the retry (trytond's own, on this error) does."""
         transaction = Transaction()
         key = int(hashlib.sha256(
                 f'duoduo.sms.code:{phone}'.encode('utf-8')).hexdigest()[:15],
             16)
         cursor = transaction.connection.cursor()
-        cursor.execute(*Select([transaction.database.lock_id(key, timeout=10)]))
+        cursor.execute(*Select([transaction.database.lock_id(key)]))
+        if not cursor.fetchone()[0]:
+            raise backend.DatabaseOperationalError(
+                "a code is being sent to this phone")
 
     @classmethod
     def check(cls, phone, scene, code):

@@ -6,7 +6,7 @@ is one indexed prefix query, never a walk in Python. Each member also stores
 the size of its team per depth (1 to 3) and in all, kept up to date when a
 member registers or is moved, so a team of 100 000 costs what a team of 10
 costs to count."""
-from sql import Literal
+from sql import For, Literal
 from sql.aggregate import Count
 from sql.functions import Substring
 from sql.operators import BinaryOperator, Concat, Like
@@ -209,11 +209,25 @@ class TeamTree:
         cls._clear_cache()
 
     @classmethod
+    def _lock_lines(cls, referrer_ids):
+        """Lock the referrers and everyone above them, whose sizes are about
+        to grow: waiting (not failing) as registrations under one inviter
+        come in bursts, always in id order so two of them never deadlock."""
+        transaction = Transaction()
+        if not referrer_ids or not transaction.database.has_select_for():
+            return
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.select(table.path,
+                where=table.id.in_(list(referrer_ids))))
+        ids = {int(i) for path, in cursor for i in path.split('/')[:-1]}
+        cursor.execute(*table.select(table.id,
+                where=table.id.in_(sorted(ids)),
+                order_by=[table.id.asc], for_=For('UPDATE')))
+
+    @classmethod
     def create(cls, vlist):
-        referrers = [v['referrer'] for v in vlist if v.get('referrer')]
-        if referrers:
-            # a concurrent move of the referrer would leave a stale path
-            cls.lock(cls.browse(referrers))
+        cls._lock_lines({v['referrer'] for v in vlist if v.get('referrer')})
         members = super().create(vlist)
         cls._place_new(members)
         return cls.browse(members)
