@@ -163,6 +163,18 @@ class UserRoutesTestCase(ContractTestCase):
         self.assertReply(self.post('/user/login/', {
                     'phone': '13900000012', 'code': code}), 400, 1001)
 
+    def test_a_new_code_replaces_the_previous_one(self):
+        self.post('/user/send_tel_code/', {'phone': '13900000017'})
+        first = last_code('13900000017')
+        self.let_resend_interval_pass('13900000017')
+        self.post('/user/send_tel_code/', {'phone': '13900000017'})
+        second = last_code('13900000017')
+        if first != second:
+            self.assertReply(self.post('/user/login/', {
+                        'phone': '13900000017', 'code': first}), 400, 1001)
+        self.assertReply(self.post('/user/login/', {
+                    'phone': '13900000017', 'code': second}), 200, 200)
+
     def test_five_wrong_tries_invalidate_the_code(self):
         self.post('/user/send_tel_code/', {'phone': '13900000014'})
         code = last_code('13900000014')

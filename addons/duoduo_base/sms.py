@@ -118,17 +118,18 @@ class SmsCode(ModelSQL, ModelView):
             raise SmsRateLimitError(gettext(
                     'duoduo_base.msg_sms_daily_limit_ip'))
 
+        # Only the newest code of a phone and scene is valid. Written before
+        # the vendor is called: a write that conflicted after it would make
+        # the transaction start again and send a second SMS.
+        cls.write(cls.search([
+                    ('phone', '=', phone),
+                    ('scene', '=', scene),
+                    ('state', '=', 'sent'),
+                    ]), {'state': 'invalidated'})
         code = ''.join(secrets.choice('0123456789')
             for _ in range(CODE_DIGITS))
         gateway = get_gateway()
         result = gateway.send(phone, code, scene, config.sms_code_ttl)
-        if result.ok:
-            # only the newest delivered code of a phone and scene is valid
-            cls.write(cls.search([
-                        ('phone', '=', phone),
-                        ('scene', '=', scene),
-                        ('state', '=', 'sent'),
-                        ]), {'state': 'invalidated'})
         cls.create([{
                     'phone': phone,
                     'scene': scene,
