@@ -24,7 +24,8 @@ node_modules/.installed: package.json
 	npm install --install-strategy=nested --omit=dev --no-audit --no-fund
 	touch $@
 
-# Create or upgrade var/demo.sqlite and load the demo data; safe to repeat.
+# Create or upgrade (--all) var/demo.sqlite and load the demo data; safe to
+# repeat.
 demo-db: install
 	mkdir -p var
 	if [ ! -s var/$(DEMO_DB).sqlite ]; then \
@@ -32,6 +33,8 @@ demo-db: install
 		head -c 24 /dev/urandom | base64 > var/.adminpass; \
 		TRYTONPASSFILE=var/.adminpass $(VENV)/bin/trytond-admin -c $(CONF) \
 			-d $(DEMO_DB) --all --email admin@example.com; \
+	else \
+		$(VENV)/bin/trytond-admin -c $(CONF) -d $(DEMO_DB) --all; \
 	fi
 	$(VENV)/bin/trytond-admin -c $(CONF) -d $(DEMO_DB) -u duoduo_api \
 		--activate-dependencies -l zh_CN

@@ -6,7 +6,9 @@ is one indexed prefix query, never a walk in Python. Each member also stores
 the size of its team per depth (1 to 3) and in all, kept up to date when a
 member registers or is moved, so a team of 100 000 costs what a team of 10
 costs to count."""
-from sql import For, Literal
+from collections import defaultdict
+
+from sql import For, Literal, Null
 from sql.aggregate import Count
 from sql.functions import Substring
 from sql.operators import BinaryOperator, Concat, Like
@@ -80,6 +82,35 @@ class TeamTree:
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        sizes_stored = exists and cls.__table_handler__(module).column_exist(
+            'team_size')
+        super().__register__(module)
+        if exists and not sizes_stored:
+            cls.rebuild_team_sizes()
+
+    @classmethod
+    def rebuild_team_sizes(cls):
+        "Recount every stored team size from the tree (upgrades, repairs)"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.path, where=table.path != Null))
+        sizes = defaultdict(lambda: [0] * (TEAM_DEPTH + 1))
+        for path, in cursor:
+            for distance, ancestor in enumerate(ancestor_ids(path), 1):
+                if distance <= TEAM_DEPTH:
+                    sizes[ancestor][distance - 1] += 1
+                sizes[ancestor][TEAM_DEPTH] += 1
+        columns = [getattr(table, name)
+            for name in TEAM_SIZE_FIELDS + ['team_size']]
+        cursor.execute(*table.update(columns, [0] * len(columns)))
+        for member_id, values in sizes.items():
+            cursor.execute(*table.update(columns, values,
+                    where=table.id == member_id))
+        cls._clear_cache()
 
     @classmethod
     def default_team_size_1(cls):

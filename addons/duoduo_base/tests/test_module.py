@@ -75,6 +75,12 @@ class DuoduoBaseTestCase(ModuleTestCase):
                 continue
             Member.write([member], values)
             referrer_of[member.id] = target.id if target else None
+        stored = {m.id: (m.team_counts(), m.team_size)
+            for m in Member.browse([m.id for m in members])}
+        # recounting from scratch (as an upgrade does) finds the same sizes
+        Member.rebuild_team_sizes()
+        self.assertEqual(stored, {m.id: (m.team_counts(), m.team_size)
+                for m in Member.browse([m.id for m in members])})
         for member in Member.browse([m.id for m in members]):
             expected = naive_team(referrer_of, member.id)
             self.assertEqual(member.count_team(max_depth=None), expected)
