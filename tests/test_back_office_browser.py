@@ -360,3 +360,65 @@ def test_staff_sees_demo_members_in_back_office(
     assert count == len(DEMO_MEMBERS), (
         f"the Active tab counts {count} members, the demo has "
         f"{len(DEMO_MEMBERS)} (see {screenshot})")
+
+
+def search_list(driver, text):
+    "Type text in the list's search bar, as staff look a member up"
+    from selenium.webdriver.common.keys import Keys
+    field = wait(driver).until(visible(
+            "//div[@id='tabcontent']//input[@placeholder='查找' "
+            "or @placeholder='Search']"), "the list has no search bar")
+    field.send_keys(text, Keys.ENTER)
+
+
+def open_record(driver, text):
+    "Select the list row showing text and switch to the form"
+    wait(driver).until(clickable(
+            f"//div[@id='tabcontent']//table//td[normalize-space(.)='{text}']"),
+        f"no row reading {text}").click()
+    wait(driver).until(clickable(
+            "//div[@id='tabcontent']//button[starts-with(@title, '切换') "
+            "or starts-with(@title, 'Switch')]"),
+        "no button to switch to the form").click()
+
+
+def field_value(driver, name):
+    "The value sao shows for the read-only field name of the open form"
+    from selenium.webdriver.common.by import By
+
+    def shown(driver):
+        for element in driver.find_elements(
+                By.CSS_SELECTOR, f'#tabcontent [name="{name}"]'):
+            text = (element.get_attribute('value') or element.text).strip()
+            if element.is_displayed() and text:
+                return text
+        return False
+    return wait_or_none(driver, shown)
+
+
+def test_staff_open_a_member_and_see_the_team(
+        backend, demo_database, back_office_url, browser):
+    _, database, _ = demo_database
+    screenshot = ARTIFACTS / f'back-office-member-team-{backend}.png'
+    try:
+        log_in(browser, back_office_url, database, 'admin', 'admin')
+        open_menu(browser, DUODUO_MENU)
+        open_menu(browser, MEMBERS_MENU)
+        search_list(browser, '张伟')
+        open_record(browser, '张伟')
+        wait(browser).until(clickable(
+                f"//div[@id='tabcontent']//a[{text_is('团队', 'Team')}]"),
+            "the member form has no Team page").click()
+        sizes = [field_value(browser, name) for name in [
+                'team_size_1', 'team_size_2', 'team_size_3', 'team_size']]
+        buttons = {b.text.strip() for b in browser.find_elements(
+                'css selector', '#tabcontent button') if b.is_displayed()}
+    finally:
+        save_screenshot(browser, screenshot)
+    # 张伟 heads the demo's Binzhou tree: 2 partners, 5 and 6 below them,
+    # and two more a fourth level down
+    assert sizes == ['2', '5', '6', '15'], (
+        f"team sizes shown {sizes} (see {screenshot})")
+    assert {'禁用', '更换邀请人'} <= buttons or {
+        'Disable', 'Change Referrer'} <= buttons, (
+        f"buttons shown {buttons} (see {screenshot})")
