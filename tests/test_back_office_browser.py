@@ -308,6 +308,13 @@ def open_menu(driver, labels):
         ).click()
 
 
+def open_members_as_admin(driver, url, database):
+    "Log in as the demo admin and open 多多客 › 会员"
+    log_in(driver, url, database, 'admin', 'admin')
+    open_menu(driver, DUODUO_MENU)
+    open_menu(driver, MEMBERS_MENU)
+
+
 def listed_nicknames(driver):
     "The demo nicknames shown in the cells of the open list"
     from selenium.webdriver.common.by import By
@@ -347,9 +354,7 @@ def test_staff_sees_demo_members_in_back_office(
     _, database, _ = demo_database
     screenshot = ARTIFACTS / f'back-office-members-{backend}.png'
     try:
-        log_in(browser, back_office_url, database, 'admin', 'admin')
-        open_menu(browser, DUODUO_MENU)
-        open_menu(browser, MEMBERS_MENU)
+        open_members_as_admin(browser, back_office_url, database)
         listed = wait_for_members_list(browser, NEWEST_DEMO_NICKNAMES)
         count = active_tab_count(browser)
     finally:
@@ -401,9 +406,7 @@ def test_staff_open_a_member_and_see_the_team(
     _, database, _ = demo_database
     screenshot = ARTIFACTS / f'back-office-member-team-{backend}.png'
     try:
-        log_in(browser, back_office_url, database, 'admin', 'admin')
-        open_menu(browser, DUODUO_MENU)
-        open_menu(browser, MEMBERS_MENU)
+        open_members_as_admin(browser, back_office_url, database)
         search_list(browser, '张伟')
         open_record(browser, '张伟')
         wait(browser).until(clickable(

@@ -100,7 +100,7 @@ def change_phone(request, pool, params, member):
 @route('/user/check_tel/', methods=['POST'])
 def check_tel(request, pool, params):
     Member = pool.get('duoduo.member')
-    member = Member.find_by_phone(Member.require_phone(params.text('phone')))
+    member = Member.check_phone(params.text('phone'))
     return {
         'exists': bool(member),
         'user_id': member.id if member else None,

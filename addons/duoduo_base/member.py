@@ -193,6 +193,11 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
         return phone
 
     @classmethod
+    def check_phone(cls, value):
+        "The member registered with the phone number value, or None"
+        return cls.find_by_phone(cls.require_phone(value))
+
+    @classmethod
     def find_by_phone(cls, phone):
         members = cls.search([('phone', '=', phone)], limit=1)
         return members[0] if members else None

@@ -1,3 +1,4 @@
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -90,33 +91,31 @@ class SmsCode(ModelSQL, ModelView):
         config = Configuration(1)
         now = dt.datetime.now()
         day_ago = now - dt.timedelta(days=1)
-        # two simultaneous requests for one phone must not both pass the
-        # limits; a lock per phone keeps other phones flowing while a slow
-        # vendor answers
         cls._lock_phone(phone)
-        last = cls.search([
-                ('phone', '=', phone),
-                ('state', '!=', 'failed'),
-                ], limit=1, order=[('sent_at', 'DESC')])
-        if last and last[0].sent_at > now - dt.timedelta(
-                seconds=config.sms_resend_interval):
-            wait = (last[0].sent_at - now).total_seconds() + (
-                config.sms_resend_interval)
-            raise SmsRateLimitError(gettext(
-                    'duoduo_base.msg_sms_resend_too_soon',
-                    seconds=max(int(wait) + 1, 1)))
-        if cls.search_count([
+        with cls._fresh_view():
+            last = cls.search([
                     ('phone', '=', phone),
-                    ('sent_at', '>', day_ago),
-                    ]) >= config.sms_daily_limit_phone:
-            raise SmsRateLimitError(gettext(
-                    'duoduo_base.msg_sms_daily_limit_phone'))
-        if client_ip and cls.search_count([
-                    ('client_ip', '=', client_ip),
-                    ('sent_at', '>', day_ago),
-                    ]) >= config.sms_daily_limit_ip:
-            raise SmsRateLimitError(gettext(
-                    'duoduo_base.msg_sms_daily_limit_ip'))
+                    ('state', '!=', 'failed'),
+                    ], limit=1, order=[('sent_at', 'DESC')])
+            if last and last[0].sent_at > now - dt.timedelta(
+                    seconds=config.sms_resend_interval):
+                wait = (last[0].sent_at - now).total_seconds() + (
+                    config.sms_resend_interval)
+                raise SmsRateLimitError(gettext(
+                        'duoduo_base.msg_sms_resend_too_soon',
+                        seconds=max(int(wait) + 1, 1)))
+            if cls.search_count([
+                        ('phone', '=', phone),
+                        ('sent_at', '>', day_ago),
+                        ]) >= config.sms_daily_limit_phone:
+                raise SmsRateLimitError(gettext(
+                        'duoduo_base.msg_sms_daily_limit_phone'))
+            if client_ip and cls.search_count([
+                        ('client_ip', '=', client_ip),
+                        ('sent_at', '>', day_ago),
+                        ]) >= config.sms_daily_limit_ip:
+                raise SmsRateLimitError(gettext(
+                        'duoduo_base.msg_sms_daily_limit_ip'))
 
         # Only the newest code of a phone and scene is valid. Written before
         # the vendor is called: a write that conflicted after it would make
@@ -153,20 +152,27 @@ class SmsCode(ModelSQL, ModelView):
 
     @staticmethod
     def _lock_phone(phone):
-        """Hold the phone for this transaction or make it start again.
-
-        Not waiting is the point: PostgreSQL runs transactions in repeatable
-        read, so a transaction that waited would still not see the code the
-        other one sent; the retry (trytond's own, on this error) does."""
+        """Hold the phone until this transaction ends, so that two requests
+        for one phone check the limits one after the other; other phones
+        keep flowing while a slow vendor answers."""
         transaction = Transaction()
         key = int(hashlib.sha256(
                 f'duoduo.sms.code:{phone}'.encode('utf-8')).hexdigest()[:15],
             16)
         cursor = transaction.connection.cursor()
-        cursor.execute(*Select([transaction.database.lock_id(key)]))
-        if not cursor.fetchone()[0]:
-            raise backend.DatabaseOperationalError(
-                "a code is being sent to this phone")
+        cursor.execute(*Select([
+                    transaction.database.lock_id(key, timeout=10)]))
+
+    @staticmethod
+    def _fresh_view():
+        """A transaction that sees what others committed until now.
+
+        PostgreSQL runs ours in repeatable read: its snapshot may predate
+        the code a request that held the phone just sent. SQLite needs
+        none: a writer with a stale snapshot fails and starts again."""
+        if backend.name == 'postgresql':
+            return Transaction().new_transaction(readonly=True)
+        return contextlib.nullcontext()
 
     @classmethod
     def check(cls, phone, scene, code):
