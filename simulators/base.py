@@ -104,3 +104,38 @@ class Simulator:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class SmsVendorSimulator(Simulator):
+    """What the SMS vendors' simulators share: the signatures and templates
+    the account owns, per-number frequency limits and what was delivered.
+
+    LIMITS: (seconds, sends allowed, refusal code, refusal message)."""
+    LIMITS = []
+
+    def __init__(self, sign_names=None, templates=None, **kwargs):
+        super().__init__(**kwargs)
+        self.sign_names = set(sign_names) if sign_names else None
+        self.templates = set(templates) if templates else None
+        self.limits = list(self.LIMITS)
+        # one dict per message: phone, code, template, sign, params, time
+        # and the vendor's message id
+        self.delivered = []
+        self._sent = {}         # limit key -> [simulator time]
+
+    def codes(self, phone):
+        "The codes delivered to phone (as the vendor writes it), oldest first"
+        with self.lock:
+            return [m['code'] for m in self.delivered if m['phone'] == phone]
+
+    def over_limit(self, key, now):
+        "(code, message) of the first frequency limit key reached, or None"
+        sent = self._sent.get(key, [])
+        for seconds, allowed, code, message in self.limits:
+            if sum(1 for t in sent if now - t < seconds) >= allowed:
+                return code, message
+        return None
+
+    def deliver(self, key, now, **message):
+        self._sent.setdefault(key, []).append(now)
+        self.delivered.append(dict(message, time=now))

@@ -22,18 +22,18 @@ import secrets
 import uuid
 from urllib.parse import quote
 
-from .base import Simulator, SimulatorHandler
+from .base import SimulatorHandler, SmsVendorSimulator
 
 ACTION = 'SendSms'
 VERSION = '2017-05-25'
 ALGORITHM = 'ACS3-HMAC-SHA256'
 # Aliyun accepts x-acs-date and keeps nonces for 15 minutes
 SIGNATURE_TTL = 15 * 60
-# (seconds, sends allowed, message) per number and signature
+# (seconds, sends allowed, code, message) per number and signature
 LIMITS = [
-    (60, 1, '触发分钟级流控Permits:1'),
-    (3600, 5, '触发小时级流控Permits:5'),
-    (86400, 10, '触发天级流控Permits:10'),
+    (60, 1, 'isv.BUSINESS_LIMIT_CONTROL', '触发分钟级流控Permits:1'),
+    (3600, 5, 'isv.BUSINESS_LIMIT_CONTROL', '触发小时级流控Permits:5'),
+    (86400, 10, 'isv.BUSINESS_LIMIT_CONTROL', '触发天级流控Permits:10'),
     ]
 MOBILE = re.compile(r'^(?:\+86|0086|86)?1[3-9]\d{9}$')
 
@@ -69,25 +69,20 @@ def _refusal(code, message=None):
     return 200, {'Code': code, 'Message': message or MESSAGES.get(code, code)}
 
 
-class AliyunSmsSimulator(Simulator):
+class AliyunSmsSimulator(SmsVendorSimulator):
     """Point the SDK at it with Config(endpoint=sim.netloc,
     protocol='http').
 
     sign_names, templates: when given, the signatures and template codes the
     account owns; others are refused."""
     handler_class = AliyunSmsHandler
+    LIMITS = LIMITS
 
     def __init__(self, access_key_id, access_key_secret, sign_names=None,
             templates=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(sign_names, templates, **kwargs)
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
-        self.sign_names = set(sign_names) if sign_names else None
-        self.templates = set(templates) if templates else None
-        self.limits = list(LIMITS)
-        # {phone, code, template, sign, params, biz_id, time}
-        self.delivered = []
-        self._sent = {}         # (phone, sign) -> [simulator time]
         self._nonces = {}       # nonce -> wall time first seen
         self._injected = []     # (status, answer) for the next calls
 
@@ -98,11 +93,6 @@ class AliyunSmsSimulator(Simulator):
             self._injected.append(
                 (status, {'Code': code,
                         'Message': message or MESSAGES.get(code, code)}))
-
-    def codes(self, phone):
-        "The codes delivered to phone, oldest first"
-        with self.lock:
-            return [m['code'] for m in self.delivered if m['phone'] == phone]
 
     def _answer(self, handler):
         with self.lock:
@@ -216,20 +206,12 @@ class AliyunSmsSimulator(Simulator):
 
         now = self.now()
         for phone in phones:
-            sent = self._sent.get((phone, sign), [])
-            for seconds, allowed, message in self.limits:
-                if sum(1 for t in sent if now - t < seconds) >= allowed:
-                    return _refusal('isv.BUSINESS_LIMIT_CONTROL', message)
+            refusal = self.over_limit((phone, sign), now)
+            if refusal:
+                return _refusal(*refusal)
         biz_id = f'{secrets.randbelow(10 ** 6):06d}{int(now * 1000)}^0'
         for phone in phones:
-            self._sent.setdefault((phone, sign), []).append(now)
-            self.delivered.append({
-                    'phone': phone,
-                    'code': params['code'],
-                    'template': template,
-                    'sign': sign,
-                    'params': params,
-                    'biz_id': biz_id,
-                    'time': now,
-                    })
+            self.deliver((phone, sign), now, phone=phone,
+                code=params['code'], template=template, sign=sign,
+                params=params, biz_id=biz_id)
         return 200, {'Code': 'OK', 'Message': 'OK', 'BizId': biz_id}

@@ -20,7 +20,7 @@ import re
 import secrets
 import uuid
 
-from .base import Simulator, SimulatorHandler
+from .base import SimulatorHandler, SmsVendorSimulator
 
 SERVICE = 'sms'
 ACTION = 'SendSms'
@@ -90,26 +90,21 @@ def _sign(key, message):
     return hmac.new(key, message.encode('utf-8'), hashlib.sha256).digest()
 
 
-class TencentSmsSimulator(Simulator):
+class TencentSmsSimulator(SmsVendorSimulator):
     """Point the SDK at it with HttpProfile(endpoint=sim.netloc,
     protocol='http').
 
     sdk_app_id, sign_names, templates: when given, the application, the
     signatures and the template ids the account owns; others are refused."""
     handler_class = TencentSmsHandler
+    LIMITS = LIMITS
 
     def __init__(self, secret_id, secret_key, sdk_app_id=None,
             sign_names=None, templates=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(sign_names, templates, **kwargs)
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.sdk_app_id = sdk_app_id
-        self.sign_names = set(sign_names) if sign_names else None
-        self.templates = set(templates) if templates else None
-        self.limits = list(LIMITS)
-        # {phone, code, template, sign, params, serial_no, time}
-        self.delivered = []
-        self._sent = {}         # phone (+86...) -> [simulator time]
         self._injected = []     # (top_level, code, message)
 
     def fail_next(self, code, message=None, top_level=False):
@@ -118,11 +113,6 @@ class TencentSmsSimulator(Simulator):
         with self.lock:
             self._injected.append(
                 (top_level, code, message or MESSAGES.get(code, code)))
-
-    def codes(self, phone):
-        "The codes delivered to phone (+86...), oldest first"
-        with self.lock:
-            return [m['code'] for m in self.delivered if m['phone'] == phone]
 
     def _answer(self, handler):
         with self.lock:
@@ -233,16 +223,9 @@ class TencentSmsSimulator(Simulator):
                     f'2433:{secrets.randbelow(10 ** 12):012d}'
                     f'{int(now * 1000) % 10 ** 8:08d}')
                 status['Fee'] = 1
-                self._sent.setdefault(number, []).append(now)
-                self.delivered.append({
-                        'phone': number,
-                        'code': variables[0],
-                        'template': template,
-                        'sign': sign,
-                        'params': list(variables),
-                        'serial_no': status['SerialNo'],
-                        'time': now,
-                        })
+                self.deliver(number, now, phone=number, code=variables[0],
+                    template=template, sign=sign, params=list(variables),
+                    serial_no=status['SerialNo'])
             statuses.append(status)
         return {'SendStatusSet': statuses}
 
@@ -254,8 +237,4 @@ class TencentSmsSimulator(Simulator):
         if not match:
             code = 'InvalidParameterValue.IncorrectPhoneNumber'
             return code, MESSAGES[code]
-        sent = self._sent.get(number, [])
-        for seconds, allowed, code, message in self.limits:
-            if sum(1 for t in sent if now - t < seconds) >= allowed:
-                return code, message
-        return 'Ok', 'send success'
+        return self.over_limit(number, now) or ('Ok', 'send success')
