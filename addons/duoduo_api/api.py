@@ -59,17 +59,14 @@ def dumps(payload):
     return simplejson.dumps(payload, use_decimal=True, ensure_ascii=False)
 
 
-def json_response(payload, status=HTTPStatus.OK):
-    return Response(dumps(payload), status=int(status),
-        content_type='application/json; charset=utf-8')
-
-
 def reply(data=None, msg=None, code=SUCCESS, status=HTTPStatus.OK):
     if data is None:
         data = {}
     if msg is None:
         msg = gettext('duoduo_api.msg_success') if code == SUCCESS else ''
-    return json_response({'code': code, 'msg': msg, 'data': data}, status)
+    return Response(
+        dumps({'code': code, 'msg': msg, 'data': data}), status=int(status),
+        content_type='application/json; charset=utf-8')
 
 
 def error_reply(error):
@@ -140,7 +137,7 @@ def request_token(request, params=None):
     return None
 
 
-def route(rule, methods, auth=False, envelope=True):
+def route(rule, methods, auth=False):
     """Register a contract route.
 
     The view is called as view(request, pool, params[, member]) inside a
@@ -176,7 +173,7 @@ def route(rule, methods, auth=False, envelope=True):
                 abort(error_reply(error))
             if isinstance(result, Response):
                 return result
-            return reply(result) if envelope else json_response(result)
+            return reply(result)
 
         transactional = with_pool(answer_unexpected(with_transaction(
                     context={'language': language()})(in_transaction)))
@@ -237,5 +234,4 @@ def not_found(request, path):
     """Unknown paths answer the contract's 404 rather than an HTML page.
 
     Werkzeug tries this rule last: every real route is more specific."""
-    return json_response({'code': 404, 'msg': 'not found', 'data': {}},
-        HTTPStatus.NOT_FOUND)
+    return reply(None, 'not found', 404, HTTPStatus.NOT_FOUND)

@@ -2,8 +2,6 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-import phonenumbers
-
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
@@ -12,43 +10,19 @@ from trytond.pyson import Eval
 from .exceptions import (
     InvitationCodeError, MemberDisabledError, MemberValidationError,
     PhoneTakenError, PhoneValidationError, WechatBindError)
+from .phone import mask_phone, normalize_phone
 from .team import TeamTree
 from .wechat import WechatLoginError, code_to_session
 
 # No 0/O, 1/I/L: members type these codes from a screenshot or a poster.
 INVITATION_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
 INVITATION_LENGTH = 6
-MOBILE_TYPES = {
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    }
 # What a member may change about themselves with /user/change_info/
 PROFILE_FIELDS = {
     'nickname': ('nickname', 1, 20),
     'alipay': ('alipay_account', 3, 64),
     'realname': ('real_name', 2, 20),
     }
-
-
-def normalize_phone(value):
-    "The bare 11-digit mainland mobile number, or None when it is not one"
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        number = phonenumbers.parse(value.strip(), 'CN')
-    except phonenumbers.NumberParseException:
-        return None
-    if (number.country_code != 86
-            or not phonenumbers.is_valid_number(number)
-            or phonenumbers.number_type(number) not in MOBILE_TYPES):
-        return None
-    return str(number.national_number)
-
-
-def mask_phone(phone):
-    if not phone or len(phone) < 7:
-        return phone
-    return phone[:3] + '****' + phone[-4:]
 
 
 class Member(TeamTree, Workflow, ModelSQL, ModelView):
@@ -144,22 +118,13 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
             ('invitation_code', operator, operand, *extra),
             ]
 
-    @property
-    def phone_masked(self):
-        return mask_phone(self.phone)
-
     # --- life cycle ---
 
     @classmethod
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
         if values.get('phone') is not None:
-            phone = normalize_phone(values['phone'])
-            if not phone:
-                raise PhoneValidationError(gettext(
-                        'duoduo_base.msg_member_phone_invalid',
-                        phone=values['phone']))
-            values['phone'] = phone
+            values['phone'] = cls.require_phone(values['phone'])
         if values.get('invitation_code'):
             values['invitation_code'] = values['invitation_code'].upper()
         if mode == 'create' and not values.get('nickname') and values.get(

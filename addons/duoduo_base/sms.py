@@ -14,7 +14,7 @@ from trytond.transaction import Transaction
 
 from .exceptions import (
     SmsCodeError, SmsRateLimitError, SmsSendError, SmsVendorThrottledError)
-from .member import mask_phone
+from .phone import mask_phone
 from .sms_gateway import get_gateway
 
 SCENES = [
@@ -190,12 +190,11 @@ class SmsCode(ModelSQL, ModelView):
         if not records:
             raise SmsCodeError(gettext('duoduo_base.msg_sms_code_invalid'))
         record, = records
+        # a simultaneous try of the same code fails here and starts again,
+        # then finds the code spent or its tries counted
         cls.lock([record])
-        # re-read under the row lock: two requests may try the same code
-        record = cls(record.id)
         given = cls._digest(phone, scene, str(code or '').strip())
-        if (record.state == 'sent'
-                and hmac.compare_digest(given, record.code_hash)):
+        if hmac.compare_digest(given, record.code_hash):
             return record
         attempts = record.attempts + 1
         values = {'attempts': attempts}

@@ -32,6 +32,8 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient as TencentClient
 # deprecated)
 from trytond import config
 
+from .phone import mask_phone
+
 logger = logging.getLogger(__name__)
 
 # The member waits for the answer; a slow vendor must not hold the request
@@ -90,11 +92,6 @@ def _option(section, name, default=''):
     return config.get(section, name, default='') or default
 
 
-def _masked(phone):
-    "Enough of the number for staff to match a complaint"
-    return phone[:3] + '****' + phone[-4:] if len(phone) > 7 else '****'
-
-
 class _CloudGateway:
     """What the gateways of the two cloud vendors share: options read at
     construction, the refusal and network-error results, the logging.
@@ -122,7 +119,7 @@ class _CloudGateway:
             missing.append(self.template_option.format(scene=scene))
         if missing:
             message = f"[{self.section}] {', '.join(missing)} not set"
-            logger.error("SMS to %s not sent: %s", _masked(phone), message)
+            logger.error("SMS to %s not sent: %s", mask_phone(phone), message)
             return SmsResult(ok=False, status='NOT_CONFIGURED',
                 message=message)
         return self._send(phone, code, template, max(ttl // 60, 1))
@@ -134,14 +131,14 @@ class _CloudGateway:
         raise NotImplementedError
 
     def _delivered(self, phone, status, message, vendor_id):
-        logger.info("SMS to %s accepted by %s: %s", _masked(phone),
+        logger.info("SMS to %s accepted by %s: %s", mask_phone(phone),
             self.name, vendor_id)
         return SmsResult(ok=True, status=status, message=message or '',
             vendor_id=vendor_id or '')
 
     def _refused(self, phone, status, message):
         throttled = self.is_throttling(status)
-        logger.warning("SMS to %s refused by %s: %s %s", _masked(phone),
+        logger.warning("SMS to %s refused by %s: %s %s", mask_phone(phone),
             self.name, status, message)
         return SmsResult(ok=False, status=status, message=message or '',
             throttled=throttled)
@@ -156,7 +153,7 @@ class _CloudGateway:
             reason = "connection timed out"
         else:
             reason = "could not connect"
-        logger.warning("SMS to %s not sent by %s: %s", _masked(phone),
+        logger.warning("SMS to %s not sent by %s: %s", mask_phone(phone),
             self.name, reason)
         return SmsResult(ok=False, status='NETWORK_ERROR',
             message=f'{self.name}: {reason}')
