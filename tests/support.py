@@ -63,9 +63,9 @@ class ContractTestCase(RouteTestCase):
         Translation = pool.get('ir.translation')
         Lang.write(Lang.search([('code', '=', 'zh_CN')]),
             {'translatable': True})
-        for module in ['duoduo_base', 'duoduo_api']:
-            Translation.translation_import('zh_CN', module,
-                [str(ADDONS / module / 'locale' / 'zh_CN.po')])
+        for po in sorted(ADDONS.glob('*/locale/zh_CN.po')):
+            Translation.translation_import('zh_CN', po.parents[1].name,
+                [str(po)])
 
     def setUp(self):
         super().setUp()

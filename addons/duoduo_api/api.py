@@ -6,6 +6,8 @@ and turns every error into the contract's codes: never an HTML page, never a
 500 for bad input."""
 import json
 import logging
+import re
+from decimal import Decimal
 from functools import wraps
 from http import HTTPStatus
 
@@ -21,6 +23,9 @@ from trytond.modules.duoduo_base.exceptions import (
     InvitationCodeError, MemberDisabledError, MemberError, MemberTokenError,
     PhoneTakenError, SmsCodeError, SmsRateLimitError, SmsSendError,
     SmsVendorThrottledError)
+from trytond.modules.duoduo_pdd.exceptions import (
+    PddBusinessError, PddError, PddGoodsError, PddThrottledError)
+from trytond.modules.duoduo_pdd.exceptions import FavouriteNotFoundError
 from trytond.protocols.wrappers import (
     Response, abort, with_pool, with_transaction)
 from trytond.transaction import TransactionError
@@ -29,6 +34,7 @@ from trytond.wsgi import app
 logger = logging.getLogger(__name__)
 
 SUCCESS = 200
+INTEGER = re.compile(r'[+-]?[0-9]{1,18}')
 # Exception → (contract code, HTTP status); first match wins.
 ERROR_CODES = [
     (MemberTokenError, 401, HTTPStatus.UNAUTHORIZED),
@@ -39,6 +45,13 @@ ERROR_CODES = [
     (SmsRateLimitError, 429, HTTPStatus.TOO_MANY_REQUESTS),
     (SmsVendorThrottledError, 429, HTTPStatus.TOO_MANY_REQUESTS),
     (SmsSendError, 503, HTTPStatus.SERVICE_UNAVAILABLE),
+    (FavouriteNotFoundError, 404, HTTPStatus.NOT_FOUND),
+    (PddGoodsError, 3001, HTTPStatus.NOT_FOUND),
+    (PddThrottledError, 429, HTTPStatus.TOO_MANY_REQUESTS),
+    (PddBusinessError, 400, HTTPStatus.BAD_REQUEST),
+    # the set-up (signature, client, token, test status, a PID not 备案'd)
+    # or PDD itself is at fault: the member can only retry later
+    (PddError, 503, HTTPStatus.SERVICE_UNAVAILABLE),
     (AccessError, 403, HTTPStatus.FORBIDDEN),
     (ValidationError, 400, HTTPStatus.BAD_REQUEST),
     (UserError, 400, HTTPStatus.BAD_REQUEST),
@@ -69,10 +82,32 @@ def reply(data=None, msg=None, code=SUCCESS, status=HTTPStatus.OK):
         content_type='application/json; charset=utf-8')
 
 
+# What the member reads instead of the error's own (staff-facing) message
+ERROR_MESSAGES = [
+    (PddGoodsError, 'duoduo_api.msg_goods_not_found'),
+    (PddThrottledError, 'duoduo_api.msg_pdd_busy'),
+    (PddBusinessError, None),   # PDD's own words (sub_msg)
+    (PddError, 'duoduo_api.msg_pdd_unavailable'),
+    ]
+
+
+def error_message(error):
+    for exception_class, message_id in ERROR_MESSAGES:
+        if isinstance(error, exception_class):
+            if isinstance(error, PddBusinessError):
+                return error.detail or error.message
+            return gettext(message_id)
+    return error.message
+
+
 def error_reply(error):
     for exception_class, code, status in ERROR_CODES:
         if isinstance(error, exception_class):
-            return reply(None, error.message, code, status)
+            if isinstance(error, PddError):
+                # the detail (code, sub_msg, request id) is for staff
+                logger.warning("PDD error answered as %s: %s", code,
+                    error.message)
+            return reply(None, error_message(error), code, status)
     raise error
 
 
@@ -117,6 +152,80 @@ class Params(dict):
                     'duoduo_api.msg_invalid_parameter', name=name))
         return str(value).strip()
 
+    def integer(self, name, required=False, default=None, minimum=None,
+            maximum=None):
+        "An integer (JSON number or decimal text) within [minimum, maximum]"
+        value = self.required(name) if required else self.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        if isinstance(value, bool):
+            value = None
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            value = int(text) if INTEGER.fullmatch(text) else None
+        if not isinstance(value, int):
+            raise ApiError(gettext(
+                    'duoduo_api.msg_invalid_parameter', name=name))
+        if ((minimum is not None and value < minimum)
+                or (maximum is not None and value > maximum)):
+            if maximum is None:
+                message = gettext('duoduo_api.msg_parameter_minimum',
+                    name=name, minimum=minimum)
+            elif minimum is None:
+                message = gettext('duoduo_api.msg_parameter_maximum',
+                    name=name, maximum=maximum)
+            else:
+                message = gettext('duoduo_api.msg_parameter_range',
+                    name=name, minimum=minimum, maximum=maximum)
+            raise ApiError(message)
+        return value
+
+    def boolean(self, name, default=None):
+        "true/false, 1/0 (JSON or text)"
+        value = self.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in {0, 1}:
+            return bool(value)
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text in {'true', '1', 'yes'}:
+                return True
+            if text in {'false', '0', 'no'}:
+                return False
+        raise ApiError(gettext('duoduo_api.msg_invalid_parameter', name=name))
+
+    def amount(self, name, required=False, default=None,
+            maximum=Decimal('99999999.99')):
+        "A non-negative amount in yuan (JSON number or text), two places"
+        value = self.required(name) if required else self.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default
+        if isinstance(value, bool) or not isinstance(
+                value, (int, float, str)):
+            raise ApiError(gettext(
+                    'duoduo_api.msg_invalid_parameter', name=name))
+        try:
+            value = Decimal(str(value).strip())
+        except ArithmeticError:
+            raise ApiError(gettext(
+                    'duoduo_api.msg_invalid_parameter', name=name))
+        if not value.is_finite() or value < 0 or value > maximum:
+            raise ApiError(gettext(
+                    'duoduo_api.msg_invalid_parameter', name=name))
+        return value.quantize(Decimal('0.01'))
+
+    def paging(self, default_size=20, max_size=100):
+        "(page, page_size): page ≥ 1, 1 ≤ page_size ≤ max_size"
+        return (
+            self.integer('page', default=1, minimum=1),
+            self.integer('page_size', default=default_size, minimum=1,
+                maximum=max_size))
+
     def choice(self, name, choices, required=True, default=None):
         value = self.text(name, required=required, default=default)
         if value not in choices:
@@ -137,13 +246,19 @@ def request_token(request, params=None):
     return None
 
 
-def route(rule, methods, auth=False):
+def route(rule, methods, auth=False, optional_auth=False, readonly=None):
     """Register a contract route.
 
     The view is called as view(request, pool, params[, member]) inside a
     transaction as root (user 0: the member is not a Tryton user); it
     returns the data of the envelope (or a Response). With auth, the member
-    owning the token is passed and a missing or bad token answers 401."""
+    owning the token is passed and a missing or bad token answers 401.
+    With optional_auth (routes the contract leaves open), the member is
+    passed when a valid token comes, else None: a missing, stale or bad
+    token never refuses the request. readonly: the transaction's mode
+    (default: read-only for GET, as trytond does); a GET that stores
+    something says readonly=False."""
+    assert not (auth and optional_auth)
     database_name = config.get('duoduo', 'database')
 
     def decorator(func):
@@ -157,6 +272,9 @@ def route(rule, methods, auth=False):
                     Token = pool.get('duoduo.member.token')
                     member = Token.authenticate(request_token(request, params))
                     result = func(request, pool, params, member)
+                elif optional_auth:
+                    result = func(request, pool, params,
+                        optional_member(pool, request, params))
                 else:
                     result = func(request, pool, params)
             except (TransactionError, backend.DatabaseOperationalError,
@@ -176,6 +294,7 @@ def route(rule, methods, auth=False):
             return reply(result)
 
         transactional = with_pool(answer_unexpected(with_transaction(
+                    readonly=readonly,
                     context={'language': language()})(in_transaction)))
 
         @wraps(func)
@@ -197,6 +316,18 @@ def route(rule, methods, auth=False):
             defaults={'database_name': database_name})(view)
         return view
     return decorator
+
+
+def optional_member(pool, request, params):
+    "The member of the request's token, None without a valid one"
+    token = request_token(request, params)
+    if not token:
+        return None
+    Token = pool.get('duoduo.member.token')
+    try:
+        return Token.authenticate(token)
+    except MemberError:
+        return None
 
 
 def answer_unexpected(func):

@@ -23,8 +23,8 @@ def member_summary(member):
     "The `user` object of the login answer"
     return {
         **member_profile(member),
-        # the PDD attribution key arrives with the PDD addon
-        'relation_id': '',
+        # the uid of the member's PDD custom_parameters
+        'relation_id': member.pdd_uid,
         }
 
 

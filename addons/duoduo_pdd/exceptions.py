@@ -4,6 +4,7 @@ The gateway answers HTTP 200 with {"error_response": {...}}; the class says
 what the caller can do about it (retry, fix the set-up, ask the member to
 authorize, show PDD's own words)."""
 from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
 from trytond.i18n import gettext
 from trytond.transaction import Transaction
 
@@ -84,6 +85,30 @@ class PddBusinessError(PddError):
 class PddUnavailableError(PddError):
     "Timeout, connection error, a non-JSON answer or PDD's own outage"
     message_id = 'duoduo_pdd.msg_pdd_unavailable'
+
+
+class AuthorizationStateError(UserError):
+    "The state of an OAuth callback is missing, forged or expired"
+
+
+class AuthorizationSetupError(UserError):
+    "The app's client_id or redirect_uri are missing"
+
+
+class FavouriteNotFoundError(UserError):
+    "No favourite of this member with this id (unknown or someone else's)"
+
+
+class PidAssignmentError(ValidationError):
+    "A PID given to a member who is not a partner, or already taken"
+
+
+class PidGenerateError(ValidationError):
+    "PIDs asked in a number PDD refuses, or with names that do not match"
+
+
+class OrderSyncError(UserError):
+    "The order sync could not run or failed (shown to staff)"
 
 
 ERRORS_BY_CODE = {

@@ -1,0 +1,142 @@
+"""A member's favourite goods (用户收藏, /tbk/usergood/).
+
+One row per (member, goods_sign): adding the same goods again refreshes the
+snapshot the mini-program sent (name, picture, price) and returns the row it
+already had, also when two requests race. A member only ever reads or
+removes their own rows."""
+import hashlib
+from decimal import Decimal
+
+from sql import Select
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.transaction import Transaction
+from .exceptions import FavouriteNotFoundError
+
+PRICE_DIGITS = (16, 2)
+CENT = Decimal('0.01')
+
+
+class Favourite(ModelSQL, ModelView):
+    "PDD Member Favourite"
+    __name__ = 'duoduo.pdd.favourite'
+    _rec_name = 'goods_name'
+
+    member = fields.Many2One(
+        'duoduo.member', "Member", required=True, ondelete='CASCADE',
+        readonly=True)
+    goods_sign = fields.Char("Goods Sign", required=True, readonly=True)
+    goods_name = fields.Char("Goods Name", readonly=True)
+    goods_pic = fields.Char("Picture", readonly=True)
+    goods_price = fields.Numeric(
+        "Price", digits=PRICE_DIGITS, readonly=True,
+        help="In yuan, as the mini-program showed it when the member added "
+        "the goods.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('member_goods_sign_unique', Unique(t, t.member, t.goods_sign),
+                'duoduo_pdd.msg_favourite_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.member, Index.Range()), (t.id, Index.Range())))
+        cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def add(cls, member, goods_sign, goods_name=None, goods_pic=None,
+            goods_price=None):
+        """Add goods_sign to member's favourites (or refresh the snapshot of
+        the row they already have); returns the row's id"""
+        values = {
+            'goods_name': goods_name or '',
+            'goods_pic': goods_pic or '',
+            'goods_price': (
+                Decimal(goods_price).quantize(CENT)
+                if goods_price is not None else None),
+            }
+        cls._lock_goods(member.id, goods_sign)
+        with cls._own_snapshot():
+            records = cls.search([
+                    ('member', '=', member.id),
+                    ('goods_sign', '=', goods_sign),
+                    ], limit=1)
+            if records:
+                record, = records
+                cls.write([record], values)
+            else:
+                record, = cls.create([{
+                            'member': member.id,
+                            'goods_sign': goods_sign,
+                            **values,
+                            }])
+            return record.id
+
+    @staticmethod
+    def _lock_goods(member_id, goods_sign):
+        """Hold (member, goods) until this transaction ends: a simultaneous
+        add of the same goods waits, then finds the row this one made"""
+        transaction = Transaction()
+        key = int(hashlib.sha256(
+                f'duoduo.pdd.favourite:{member_id}:{goods_sign}'.encode(
+                    'utf-8')).hexdigest()[:15], 16)
+        cursor = transaction.connection.cursor()
+        cursor.execute(*Select([
+                    transaction.database.lock_id(key, timeout=10)]))
+
+    @classmethod
+    def _own_snapshot(cls):
+        """Where the add runs: on PostgreSQL, a transaction of its own that
+        starts after the lock is held, so it sees the row a request that
+        held the lock before committed (ours runs in repeatable read from an
+        earlier snapshot); it commits when the block ends. SQLite needs
+        none: a writer with a stale snapshot fails and starts again."""
+        if backend.name == 'postgresql':
+            return Transaction().new_transaction()
+        return _Same()
+
+    @classmethod
+    def list_for(cls, member, page=1, page_size=20):
+        "(total, favourites) of member, newest first"
+        domain = [('member', '=', member.id)]
+        total = cls.search_count(domain)
+        return total, cls.search(domain, offset=(page - 1) * page_size,
+            limit=page_size)
+
+    @classmethod
+    def remove(cls, member, favourite_id):
+        "Delete member's favourite favourite_id (someone else's is unknown)"
+        records = cls.search([
+                ('id', '=', favourite_id),
+                ('member', '=', member.id),
+                ], limit=1)
+        if not records:
+            raise FavouriteNotFoundError(gettext(
+                    'duoduo_pdd.msg_favourite_not_found'))
+        cls.delete(records)
+
+    def contract_item(self):
+        "The entry /tbk/usergood/ lists"
+        return {
+            'id': self.id,
+            'goods_id': self.goods_sign,
+            'goods_name': self.goods_name or '',
+            'goods_pic': self.goods_pic or '',
+            'goods_price': (self.goods_price or Decimal(0)).quantize(CENT),
+            'create_time': (
+                int(self.create_date.timestamp()) if self.create_date else 0),
+            }
+
+
+class _Same:
+    "The current transaction, as a context manager"
+
+    def __enter__(self):
+        return Transaction()
+
+    def __exit__(self, *exc):
+        return False
