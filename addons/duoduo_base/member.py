@@ -127,6 +127,10 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
             values['phone'] = cls.require_phone(values['phone'])
         if values.get('invitation_code'):
             values['invitation_code'] = values['invitation_code'].upper()
+        elif mode == 'create':
+            # not left to the default: create() computes a missing default
+            # once for all the rows of one call
+            values['invitation_code'] = cls.generate_invitation_code()
         if mode == 'create' and not values.get('nickname') and values.get(
                 'phone'):
             values['nickname'] = gettext(

@@ -110,6 +110,11 @@ class DuoduoBaseTestCase(ModuleTestCase):
         return False
 
     @with_transaction()
+    def test_members_created_together_get_their_own_codes(self):
+        members = self.create_members(5)
+        self.assertEqual(len({m.invitation_code for m in members}), 5)
+
+    @with_transaction()
     def test_phone_normalized_and_unique(self):
         Member = Pool().get('duoduo.member')
         member, = Member.create([{'phone': '+86 139-0000-1234'}])
