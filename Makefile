@@ -41,8 +41,7 @@ demo-db: install
 	$(VENV)/bin/duoduo-demo-data -c $(CONF) -d $(DEMO_DB)
 
 serve:
-	@echo "back office and API on http://127.0.0.1:8000 (admin / admin); Ctrl-C stops"
-	$(VENV)/bin/trytond -c $(CONF) -d $(DEMO_DB)
+	VENV=$(VENV) CONF=$(CONF) DB=$(DEMO_DB) bin/demo-serve
 
 demo: demo-db serve
 

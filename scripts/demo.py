@@ -5,7 +5,13 @@
 Creates 36 members in a four-generation referral tree across the member
 levels, in several cities, and makes the back office usable at once: the
 `admin` user gets the password `admin` (DEMO ONLY) and Chinese menus.
-Running it again changes nothing that is already there."""
+Running it again changes nothing that is already there.
+
+    duoduo-demo-data -c trytond.conf -d demo --pdd
+
+adds, while the PDD simulator runs (bin/demo-serve starts it), PIDs for the
+partners, platform picks and orders bought through members' links, then
+syncs the orders like the cron job does."""
 import argparse
 import logging
 
@@ -106,12 +112,112 @@ def _load(pool):
     return created
 
 
+# Partners (合伙人) who get a PID of their own, named after them as the
+# 多多进宝 guide asks
+PARTNERS = ['13805430002', '13957120001']
+# Members who bought through their own links: (phone, status now, the
+# statuses still to come as (seconds from now, status))
+BUYERS = [
+    ('13805430001', 5, []),
+    ('13805430002', 3, [(600, 5)]),
+    ('13805430004', 1, [(300, 2), (900, 3)]),
+    ('13805430006', 0, [(120, 1), (600, 2)]),
+    ('13957120002', 2, [(600, 3)]),
+    ('13957120005', 4, []),
+    ('18628030002', 0, [(300, 1)]),
+    ('15011880002', 5, []),
+    ]
+PICKS = 8
+
+
+def load_pdd(config_file, database):
+    """PIDs, the default PID, platform picks and a few orders, through the
+    PDD gateway trytond.conf names (the simulator `make demo` starts)."""
+    from trytond import config
+    config.update_etc(config_file)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+
+    Pool.start()
+    pool = Pool(database)
+    with Transaction().start(database, 0, readonly=True):
+        pool.init()
+    extras = {}
+    while True:
+        with Transaction().start(database, 0, **extras) as transaction:
+            try:
+                summary = _load_pdd(pool)
+            except TransactionError as error:
+                # the settings singleton asks for its table lock first
+                transaction.rollback()
+                error.fix(extras)
+                continue
+            transaction.commit()
+            break
+    with Transaction().start(database, 0) as transaction:
+        Sync = pool.get('duoduo.pdd.order.sync')
+        Sync.run_increment()
+        transaction.commit()
+    return summary
+
+
+def _load_pdd(pool):
+    import requests
+    Configuration = pool.get('duoduo.pdd.configuration')
+    Member = pool.get('duoduo.member')
+    Order = pool.get('duoduo.pdd.order')
+    Pick = pool.get('duoduo.pdd.pick')
+    Pid = pool.get('duoduo.pdd.pid')
+
+    configuration = Configuration(1)
+    summary = []
+    if not Pid.search([]):
+        partners = [Member.find_by_phone(phone) for phone in PARTNERS]
+        names = ['小程序默认推广位'] + [p.nickname for p in partners]
+        default, *own = Pid.generate(len(names), names=names)
+        configuration.default_pid = default.p_id
+        configuration.save()
+        for pid, partner in zip(own, partners):
+            pid.assign_to(partner)
+        summary.append(f"{len(names)} PIDs")
+    client = Configuration.get_client()
+    if not Pick.search([]):
+        goods = client.call('pdd.ddk.goods.search', sort_type=6,
+            page_size=PICKS, pid=Configuration.get_pid())['goods_list']
+        Pick.create([{'goods_sign': g['goods_sign'], 'sequence': i}
+                for i, g in enumerate(goods)])
+        summary.append(f"{len(goods)} platform picks")
+    if not Order.search([]):
+        # the simulator's own control endpoint: a member buying through
+        # their link, as PDD would later report it
+        simulator = client.gateway_url.rsplit('/api/router', 1)[0]
+        catalog = client.call('pdd.ddk.goods.search', page_size=len(BUYERS),
+            pid=Configuration.get_pid())['goods_list']
+        for (phone, status, schedule), goods in zip(BUYERS, catalog):
+            member = Member.find_by_phone(phone)
+            requests.post(f'{simulator}/_simulator/orders', json={
+                    'goods_sign': goods['goods_sign'],
+                    'pid': member.pdd_promotion_pid(),
+                    'custom_parameters': member.pdd_custom_parameters(),
+                    'status': status,
+                    'schedule': schedule,
+                    }, timeout=5).raise_for_status()
+        summary.append(f"{len(BUYERS)} orders placed")
+    return ', '.join(summary) or 'nothing new'
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('-c', '--config', required=True)
     parser.add_argument('-d', '--database', required=True)
+    parser.add_argument('--pdd', action='store_true',
+        help="PIDs, picks and orders through the PDD gateway (the demo's "
+        "simulator must be running)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.pdd:
+        print(f"demo PDD data: {load_pdd(args.config, args.database)}")
+        return
     created = load(args.config, args.database)
     print(f"demo data: {created} members created, "
         f"{len(MEMBERS) - created} already there")

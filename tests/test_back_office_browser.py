@@ -9,10 +9,11 @@ The story, as `make demo` tells it:
 2. start `trytond` on a free port, serving sao as the web root;
 3. in headless Chromium, log in as admin/admin, open 多多客 › 会员
    (Duoduo › Members while the Chinese translation is missing) and read
-   the demo members in the list.
+   the demo members in the list;
+4. the demo's PDD part runs against a PDD simulator, as `make demo` does:
+   staff open 多多客 › 拼多多 › 拼多多订单 and read the synced orders.
 
-A screenshot of the list is kept, pass or fail, in
-test-artifacts/back-office-members-<backend>.png.
+Screenshots are kept, pass or fail, in test-artifacts/back-office-*.png.
 
 Needs Debian's chromium and chromedriver (`bin/ensure-chromium`); the test
 fails, and says so, when they are missing."""
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from duoduo_simulators.pdd import PddSimulator
 from duoduo_tools.demo import MEMBERS as DEMO_MEMBERS
 
 ROOT = Path(__file__).parents[1]
@@ -46,6 +48,8 @@ SQLITE_DATABASE = 'duoduo_browser_test'
 # Labels accepted for the menus: Chinese once the translation is there.
 DUODUO_MENU = ('多多客', 'Duoduo')
 MEMBERS_MENU = ('会员', 'Members')
+PDD_MENU = ('拼多多', 'PDD')
+PDD_ORDERS_MENU = ('拼多多订单', 'PDD Orders')
 # The demo members (scripts/demo.py). The list shows the newest first and
 # sao draws its first 20 rows: the last ones created lead it.
 DEMO_NICKNAMES = {nickname for _, nickname, *_ in DEMO_MEMBERS}
@@ -104,8 +108,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(path, *, uri, data_path, database, port, sms_log):
-    "trytond.conf with our database, a free port and sao by absolute path"
+def write_config(path, *, uri, data_path, database, port, sms_log, pdd):
+    """trytond.conf with our database, a free port, sao by absolute path
+    and the PDD simulator pdd"""
     config = configparser.ConfigParser(interpolation=None)
     config.read(ROOT / 'trytond.conf', encoding='utf-8')
     config['database']['uri'] = uri
@@ -114,6 +119,10 @@ def write_config(path, *, uri, data_path, database, port, sms_log):
     config['web']['root'] = str(SAO)
     config['duoduo']['database'] = database
     config['duoduo']['sms_log'] = str(sms_log)
+    config['duoduo_pdd']['gateway_url'] = pdd.gateway_url
+    config['duoduo_pdd']['authorize_url'] = pdd.authorize_url
+    config['duoduo_pdd']['client_id'] = pdd.client_id
+    config['duoduo_pdd']['client_secret'] = pdd.client_secret
     with open(path, 'w', encoding='utf-8') as file:
         config.write(file)
 
@@ -128,10 +137,19 @@ def build_demo_database(config_file, database, tmp):
     run('trytond-admin', '-c', config_file, '-d', database,
         '-u', 'duoduo_api', '--activate-dependencies', '-l', 'zh_CN')
     run('duoduo-demo-data', '-c', config_file, '-d', database)
+    run('duoduo-demo-data', '-c', config_file, '-d', database, '--pdd')
 
 
 @pytest.fixture(scope='module')
-def demo_database(backend, tmp_path_factory):
+def pdd_simulator():
+    "The PDD gateway the demo's PDD part and the server talk to"
+    with PddSimulator(client_id='duoduo-demo',
+            client_secret='duoduo-demo-secret') as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope='module')
+def demo_database(backend, tmp_path_factory, pdd_simulator):
     "(config file, database name, port) of a fresh database holding the demo"
     tmp = tmp_path_factory.mktemp('back-office')
     port = free_port()
@@ -147,7 +165,7 @@ def demo_database(backend, tmp_path_factory):
         database = SQLITE_DATABASE
         (tmp / f'{database}.sqlite').touch()
     write_config(config_file, uri=uri, data_path=tmp, database=database,
-        port=port, sms_log=tmp / 'sms.log')
+        port=port, sms_log=tmp / 'sms.log', pdd=pdd_simulator)
     try:
         build_demo_database(config_file, database, tmp)
         yield config_file, database, port
@@ -425,3 +443,39 @@ def test_staff_open_a_member_and_see_the_team(
     assert {'禁用', '更换邀请人'} <= buttons or {
         'Disable', 'Change Referrer'} <= buttons, (
         f"buttons shown {buttons} (see {screenshot})")
+
+
+def listed_cells(driver):
+    "The text of the open list's visible cells"
+    from selenium.webdriver.common.by import By
+    return {cell.text.strip() for cell in driver.find_elements(
+            By.CSS_SELECTOR, '#tabcontent table td') if cell.is_displayed()}
+
+
+def test_staff_see_synced_pdd_orders(
+        backend, demo_database, back_office_url, browser, pdd_simulator):
+    _, database, _ = demo_database
+    screenshot = ARTIFACTS / f'back-office-pdd-orders-{backend}.png'
+    goods = {order['goods_name'] for order in pdd_simulator.orders.values()}
+    assert goods, "the demo placed no order in the PDD simulator"
+    try:
+        log_in(browser, back_office_url, database, 'admin', 'admin')
+        open_menu(browser, DUODUO_MENU)
+        open_menu(browser, PDD_MENU)
+        open_menu(browser, PDD_ORDERS_MENU)
+        # the list opens on 已付款 (paid); the demo's orders are in every state
+        wait(browser).until(clickable(
+                f"//div[@id='tabcontent']//a[{text_is('全部', 'All')}]"),
+            "the orders list has no All tab").click()
+        listed = wait_or_none(browser,
+            lambda driver: goods <= listed_cells(driver)
+            and listed_cells(driver)) or listed_cells(browser)
+    finally:
+        save_screenshot(browser, screenshot)
+    assert goods <= listed, (
+        f"orders of {goods - listed} not in the PDD Orders list "
+        f"(see {screenshot})")
+    # attributed: the buyers' nicknames are in the Member column
+    assert any(nickname in cell
+            for cell in listed for nickname in DEMO_NICKNAMES), (
+        f"no member shown on the orders (see {screenshot})")
