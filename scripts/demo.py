@@ -58,7 +58,8 @@ MEMBERS = [
 AVATAR = 'https://img.example.com/avatar/{}.png'
 
 
-def load(config_file, database):
+def open_pool(config_file, database):
+    "trytond configured by config_file, and database's pool loaded"
     from trytond import config
     config.update_etc(config_file)
     from trytond.pool import Pool
@@ -68,6 +69,12 @@ def load(config_file, database):
     pool = Pool(database)
     with Transaction().start(database, 0, readonly=True):
         pool.init()
+    return pool
+
+
+def load(config_file, database):
+    from trytond.transaction import Transaction
+    pool = open_pool(config_file, database)
     with Transaction().start(database, 0) as transaction:
         created = _load(pool)
         transaction.commit()
@@ -133,15 +140,8 @@ PICKS = 8
 def load_pdd(config_file, database):
     """PIDs, the default PID, platform picks and a few orders, through the
     PDD gateway trytond.conf names (the simulator `make demo` starts)."""
-    from trytond import config
-    config.update_etc(config_file)
-    from trytond.pool import Pool
     from trytond.transaction import Transaction, TransactionError
-
-    Pool.start()
-    pool = Pool(database)
-    with Transaction().start(database, 0, readonly=True):
-        pool.init()
+    pool = open_pool(config_file, database)
     extras = {}
     while True:
         with Transaction().start(database, 0, **extras) as transaction:

@@ -33,6 +33,21 @@ def configured(section, **options):
             config.remove_section(section)
 
 
+def simulated_pdd(sim, **options):
+    """[duoduo_pdd] pointed at the PDD simulator sim for the block, with
+    quick retries; options add or override settings"""
+    settings = {
+        'gateway_url': sim.gateway_url,
+        'client_id': sim.client_id,
+        'client_secret': sim.client_secret,
+        'pid': sim.pid,
+        'authorize_url': sim.authorize_url,
+        'retry_backoff': 0.01,
+        }
+    settings.update(options)
+    return configured('duoduo_pdd', **settings)
+
+
 def sms_log_path():
     from trytond import config
     return config.get('duoduo', 'sms_log')

@@ -20,7 +20,7 @@ from decimal import Decimal
 from unittest import mock
 
 from duoduo_simulators.pdd import PddSimulator
-from support import configured
+from support import simulated_pdd
 
 from trytond import backend
 from trytond.pool import Pool
@@ -69,12 +69,7 @@ class OrderSyncTestCase(RouteTestCase):
         from trytond.modules.duoduo_pdd import sync
         self.sync_module = sync
         self.sim = self.enterContext(PddSimulator())
-        self.enterContext(configured('duoduo_pdd',
-                gateway_url=self.sim.gateway_url,
-                client_id=self.sim.client_id,
-                client_secret=self.sim.client_secret,
-                pid=self.sim.pid,
-                retry_backoff=0.01))
+        self.enterContext(simulated_pdd(self.sim))
         # the sync's clock is the simulator's (tests move it)
         self.enterContext(mock.patch.object(sync, 'now', self.sim_now))
         with committed():

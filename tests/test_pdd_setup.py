@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from duoduo_simulators.pdd import PddSimulator
-from support import ContractTestCase, configured
+from support import ContractTestCase, simulated_pdd
 
 from trytond import backend
 from trytond.exceptions import UserError
@@ -33,14 +33,8 @@ class PddSetupTestCase(ContractTestCase):
     @classmethod
     def setUpClass(cls):
         cls.sim = cls.enterClassContext(PddSimulator())
-        cls.enterClassContext(configured('duoduo_pdd',
-                gateway_url=cls.sim.gateway_url,
-                client_id=cls.sim.client_id,
-                client_secret=cls.sim.client_secret,
-                pid=cls.sim.pid,
-                authorize_url=cls.sim.authorize_url,
-                redirect_uri=REDIRECT_URI,
-                retry_backoff=0.01))
+        cls.enterClassContext(simulated_pdd(cls.sim,
+                redirect_uri=REDIRECT_URI))
         super().setUpClass()
 
     def setUp(self):

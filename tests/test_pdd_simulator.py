@@ -1,7 +1,5 @@
 """The loopback PDD gateway behaves like the real one, spoken to over HTTP
 with requests and a signer written here (not the project's client)."""
-import hashlib
-import json
 import time
 import unittest
 from urllib.parse import parse_qs, urlsplit
@@ -10,35 +8,20 @@ import requests
 
 from duoduo_simulators.pdd import (
     AUTHORITY_SUB_MSG, WE_APP_ID, PddSimulator, sign)
+from trytond.modules.duoduo_pdd.client import encode as wire
+from trytond.modules.duoduo_pdd.client import sign as client_sign
+from trytond.modules.duoduo_pdd.tests.test_client import (
+    OFFICIAL_PARAMS as OFFICIAL)
 
 CLIENT_ID, SECRET = 'sim-client', 'sim-secret'
 UID = '{"uid":"k3J9xQ2mPz7A"}'
 
-# the worked example of the official API调用指南
-OFFICIAL = {
-    'access_token': 'asd78172s8ds9a921j9qqwda12312w1w21211',
-    'client_id': '1',
-    'data_type': 'XML',
-    'order_status': '1',
-    'page': '1',
-    'page_size': '10',
-    'timestamp': '1480411125',
-    'type': 'pdd.order.number.list.get',
-    }
-
-
-def wire(value):
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(',', ':'), ensure_ascii=False)
-    return str(value)
 
 
 def md5_sign(params, secret):
-    text = secret + ''.join(f'{k}{v}' for k, v in sorted(params.items())
-        if k != 'sign') + secret
-    return hashlib.md5(text.encode('utf-8')).hexdigest().upper()
+    "The production client's signature of params (any sign left out)"
+    return client_sign(
+        {k: v for k, v in params.items() if k != 'sign'}, secret)
 
 
 class PddSimulatorTestCase(unittest.TestCase):

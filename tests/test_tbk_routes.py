@@ -13,7 +13,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction, TransactionError
 
-from support import ContractTestCase, configured
+from support import ContractTestCase, configured, simulated_pdd
 
 SEARCH = 'pdd.ddk.goods.search'
 DETAIL = 'pdd.ddk.goods.detail'
@@ -51,13 +51,10 @@ class TbkRoutesTestCase(ContractTestCase):
     def setUp(self):
         super().setUp()
         sim = self.sim
-        self.enterContext(configured('duoduo_pdd',
-                gateway_url=sim.gateway_url, client_id=sim.client_id,
-                client_secret=sim.client_secret, pid=sim.pid,
-                max_retries=2, retry_backoff=0.01, read_timeout=1))
+        self.enterContext(simulated_pdd(sim, max_retries=2,
+                read_timeout=1))
+        sim.clear_faults()
         with sim.lock:
-            sim._faults.clear()
-            sim._delays.clear()
             sim.test_status = False
             sim.authority_required = {PROMOTE}
         self.clear_goods_caches()

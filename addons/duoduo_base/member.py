@@ -11,6 +11,7 @@ from .exceptions import (
     InvitationCodeError, MemberDisabledError, MemberValidationError,
     PhoneTakenError, PhoneValidationError, WechatBindError)
 from .phone import mask_phone, normalize_phone
+from .search import rec_name_domain
 from .team import TeamTree
 from .wechat import WechatLoginError, code_to_session
 
@@ -107,16 +108,7 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('nickname', operator, operand, *extra),
-            ('phone', operator, operand, *extra),
-            ('invitation_code', operator, operand, *extra),
-            ]
+        return rec_name_domain(clause, ['nickname', 'phone', 'invitation_code'])
 
     # --- life cycle ---
 

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.modules.duoduo_base.notification import notify_staff
+from trytond.modules.duoduo_base.search import rec_name_domain
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import timezone as tz
@@ -159,15 +160,7 @@ class Authorization(ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('owner_name', operator, operand, *extra),
-            ('owner_id', operator, operand, *extra),
-            ]
+        return rec_name_domain(clause, ['owner_name', 'owner_id'])
 
     @classmethod
     def warn_days(cls):

@@ -235,7 +235,6 @@ class Goods(Model):
             with_coupon=None):
         "pdd.ddk.goods.search → {total, list, list_id, search_id}"
         api_type = 'pdd.ddk.goods.search'
-        pid, custom_parameters = cls._attribution(member, api_type)
         query = {
             'keyword': keyword or None,
             'cat_id': cat_id,
@@ -247,14 +246,22 @@ class Goods(Model):
             'list_id': list_id or None,
             'block_cat_packages': BLOCK_CAT_PACKAGES,
             }
+        return cls._cached_goods_page(cls._search_cache, member, api_type,
+            query, 'goods_list', 'total_count')
+
+    @classmethod
+    def _cached_goods_page(cls, cache, member, api_type, query, list_key,
+            total_key):
+        "A page of goods through cache, or the 备案 answer on 60001"
+        pid, custom_parameters = cls._attribution(member, api_type)
         try:
-            answer = cls._cached_call(cls._search_cache, api_type, query,
+            answer = cls._cached_call(cache, api_type, query,
                 pid=pid, custom_parameters=custom_parameters)
         except PddAuthorityError as error:
             return cls._refused_authority(member, {
                     'total': 0, 'list': [], 'list_id': '', 'search_id': '',
                     }, error)
-        return cls._goods_page(answer, 'goods_list', 'total_count')
+        return cls._goods_page(answer, list_key, total_key)
 
     @classmethod
     def _cached_call(cls, cache, api_type, query, **attribution):
@@ -384,15 +391,8 @@ class Goods(Model):
             list_key, total_key = 'goods_list', 'total_count'
         else:
             raise ValueError(f"unknown activity type {activity_type!r}")
-        pid, custom_parameters = cls._attribution(member, api_type)
-        try:
-            answer = cls._cached_call(cls._activity_cache, api_type, query,
-                pid=pid, custom_parameters=custom_parameters)
-        except PddAuthorityError as error:
-            return cls._refused_authority(member, {
-                    'total': 0, 'list': [], 'list_id': '', 'search_id': '',
-                    }, error)
-        return cls._goods_page(answer, list_key, total_key)
+        return cls._cached_goods_page(cls._activity_cache, member,
+            api_type, query, list_key, total_key)
 
     # --- categories ---
 

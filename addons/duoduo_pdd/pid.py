@@ -8,13 +8,14 @@ import datetime as dt
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.modules.duoduo_base.search import rec_name_domain
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .member import PARTNER_LEVEL_CODE, PidAssignmentError
-from .exceptions import PidGenerateError
+from .exceptions import PidAssignmentError, PidGenerateError
+from .member import PARTNER_LEVEL_CODE
 
 # pdd.ddk.goods.pid.generate makes 1 to 100 PIDs per call
 MAX_GENERATE = 100
@@ -93,15 +94,7 @@ class Pid(ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('p_id', operator, operand, *extra),
-            ('name', operator, operand, *extra),
-            ]
+        return rec_name_domain(clause, ['p_id', 'name'])
 
     def get_member(self, name):
         return self.members[0].id if self.members else None

@@ -38,12 +38,13 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSingleton, ModelSQL, ModelView, fields)
+from trytond.modules.duoduo_base.search import rec_name_domain
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 from trytond.wizard import StateTransition, Wizard
 
-from .order import to_timestamp
 from .exceptions import OrderSyncError
+from .order import to_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -225,15 +226,7 @@ class Sync(ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('kind', operator, operand, *extra),
-            ('error', operator, operand, *extra),
-            ]
+        return rec_name_domain(clause, ['kind', 'error'])
 
     def get_duration(self, name):
         if self.started_at and self.finished_at:
