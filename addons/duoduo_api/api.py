@@ -24,8 +24,8 @@ from trytond.modules.duoduo_base.exceptions import (
     PhoneTakenError, SmsCodeError, SmsRateLimitError, SmsSendError,
     SmsVendorThrottledError)
 from trytond.modules.duoduo_pdd.exceptions import (
-    PddBusinessError, PddError, PddGoodsError, PddThrottledError)
-from trytond.modules.duoduo_pdd.exceptions import FavouriteNotFoundError
+    FavouriteNotFoundError, PddBusinessError, PddError, PddGoodsError,
+    PddThrottledError)
 from trytond.protocols.wrappers import (
     Response, abort, with_pool, with_transaction)
 from trytond.transaction import TransactionError

@@ -3,13 +3,13 @@ after a 多多进宝 account authorized the app (addition to the contract).
 
 The code is exchanged at once (it lives 10 minutes and works once); the
 answer is the usual envelope, read by the operator in the browser."""
-import calendar
 from http import HTTPStatus
 
 from trytond.i18n import gettext
 from trytond.modules.duoduo_pdd.authorization import local_time
 from trytond.modules.duoduo_pdd.exceptions import (
     PddError, PddThrottledError, PddUnavailableError)
+from trytond.modules.duoduo_pdd.units import to_timestamp
 
 from .api import ApiError, reply, route
 
@@ -33,12 +33,8 @@ def pdd_oauth_callback(request, pool, params):
     data = {
         'owner_id': authorization.owner_id,
         'owner_name': authorization.owner_name or '',
-        'expires_at': _timestamp(authorization.refresh_expires_at),
+        'expires_at': to_timestamp(authorization.refresh_expires_at),
         }
     return reply(data, gettext('duoduo_api.msg_pdd_oauth_authorized',
             account=authorization.rec_name, date=lapses))
 
-
-def _timestamp(value):
-    "Naive UTC → UNIX seconds, as the contract's times"
-    return calendar.timegm(value.utctimetuple()) if value else 0

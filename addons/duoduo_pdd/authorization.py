@@ -30,6 +30,7 @@ from trytond.wizard import StateAction, Wizard
 from .configuration import config_value
 from .exceptions import (
     AuthorizationSetupError, AuthorizationStateError, PddError)
+from .units import from_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +44,6 @@ REFRESH_MARGIN = dt.timedelta(hours=6)
 # one expiry warning per authorization a day, however often cron runs
 WARN_INTERVAL = dt.timedelta(hours=20)
 
-
-def from_timestamp(value):
-    "PDD's UNIX time (seconds, or milliseconds) as naive UTC"
-    if value in (None, ''):
-        return None
-    value = int(value)
-    if value > 10 ** 11:
-        value //= 1000
-    return dt.datetime.fromtimestamp(
-        value, dt.timezone.utc).replace(tzinfo=None)
 
 
 def token_values(answer, now):

@@ -14,9 +14,9 @@ from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.transaction import Transaction
 from .exceptions import FavouriteNotFoundError
+from .units import CENT
 
 PRICE_DIGITS = (16, 2)
-CENT = Decimal('0.01')
 
 
 class Favourite(ModelSQL, ModelView):

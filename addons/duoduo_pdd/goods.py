@@ -30,10 +30,11 @@ from trytond.pool import Pool
 
 from .exceptions import (
     PddAuthorityError, PddGoodsError, PddUnavailableError)
+from .units import yuan as fen_to_yuan
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal('0.01')
+ZERO = Decimal('0.00')
 # contract activity_type → how today's API serves it (reference §6)
 ACTIVITY_BARGAIN = 0    # 1.9包邮: goods.search, 券后价 ≤ 190 分, by sales
 ACTIVITY_HOT = 1        # 今日爆款: recommend.get channel 1 (今日销量榜)
@@ -47,13 +48,10 @@ RECOMMEND_TODAY_SALES = 1
 BLOCK_CAT_PACKAGES = [1, 2]
 
 
+
 def yuan(fen):
-    "PDD's 分 as 元 with two places"
-    try:
-        value = Decimal(int(fen or 0))
-    except (TypeError, ValueError):
-        value = Decimal(0)
-    return (value / 100).quantize(CENT)
+    "A goods price: PDD's 分 in 元, a blank reads 0.00"
+    return fen_to_yuan(fen) or ZERO
 
 
 def integer(value, default=0):

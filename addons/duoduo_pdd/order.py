@@ -20,9 +20,10 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 
+from .units import CENT, from_timestamp, to_timestamp, yuan
+
 logger = logging.getLogger(__name__)
 
-CENT = Decimal('0.01')
 
 # PDD's order_status (reference §3.8) and our names for them; -1 and 8 were
 # dropped from PDD's documentation in 2021 but old orders may still carry
@@ -84,23 +85,6 @@ def tk_status(order_status):
     return TK_STATUS_MAP.get(order_status, TK_PAID)
 
 
-def from_timestamp(value):
-    "PDD's UNIX seconds as a naive UTC datetime; 0 and blanks are None"
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        return None
-    if value <= 0:
-        return None
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(
-        tzinfo=None)
-
-
-def to_timestamp(value):
-    "A naive UTC datetime as UNIX seconds; None is 0"
-    if not value:
-        return 0
-    return int(value.replace(tzinfo=dt.timezone.utc).timestamp())
 
 
 def _integer(value):
@@ -116,13 +100,6 @@ def _text(value):
     value = str(value).strip()
     return value or None
 
-
-def _yuan(value):
-    "分 as 元"
-    value = _integer(value)
-    if value is None:
-        return None
-    return (Decimal(value) / 100).quantize(CENT)
 
 
 def parse_uid(custom_parameters):
@@ -386,7 +363,7 @@ class Order(ModelSQL, ModelView):
         for name in PDD_TEXTS:
             values[name] = _text(item.get(name))
         for name in PDD_AMOUNTS:
-            values[name] = _yuan(item.get(name))
+            values[name] = yuan(item.get(name))
         for name in PDD_TIMES:
             values[name] = from_timestamp(item.get(name))
         return values

@@ -16,6 +16,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import PidAssignmentError, PidGenerateError
 from .member import PARTNER_LEVEL_CODE
+from .units import from_timestamp
 
 # pdd.ddk.goods.pid.generate makes 1 to 100 PIDs per call
 MAX_GENERATE = 100
@@ -23,13 +24,6 @@ QUERY_PAGE_SIZE = 100
 # pid.query status: 0 正常, 1 封禁
 STATUSES = {0: 'normal', 1: 'banned'}
 
-
-def from_timestamp(value):
-    "PDD's UNIX seconds as Tryton's naive UTC datetime"
-    if value in (None, '', 0):
-        return None
-    return dt.datetime.fromtimestamp(
-        int(value), dt.timezone.utc).replace(tzinfo=None)
 
 
 def name_lines(text):

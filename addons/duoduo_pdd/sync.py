@@ -44,7 +44,7 @@ from trytond.transaction import Transaction
 from trytond.wizard import StateTransition, Wizard
 
 from .exceptions import OrderSyncError
-from .order import to_timestamp
+from .units import to_timestamp
 
 logger = logging.getLogger(__name__)
 
