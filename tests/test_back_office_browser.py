@@ -479,3 +479,29 @@ def test_staff_see_synced_pdd_orders(
     assert any(nickname in cell
             for cell in listed for nickname in DEMO_NICKNAMES), (
         f"no member shown on the orders (see {screenshot})")
+
+
+def test_operator_tests_the_pdd_connection(
+        backend, demo_database, back_office_url, browser, pdd_simulator):
+    "PDD Settings › Test Connection reaches PDD and shows its answer"
+    _, database, _ = demo_database
+    screenshot = ARTIFACTS / f'back-office-pdd-settings-{backend}.png'
+    calls_before = len(pdd_simulator.calls('pdd.goods.opt.get'))
+    try:
+        log_in(browser, back_office_url, database, 'admin', 'admin')
+        open_menu(browser, DUODUO_MENU)
+        open_menu(browser, ('配置', 'Configuration'))
+        open_menu(browser, ('拼多多设置', 'PDD Settings'))
+        wait(browser).until(clickable(
+                "//div[@id='tabcontent']//button[normalize-space(.)='测试连接' "
+                "or normalize-space(.)='Test Connection']"),
+            "the PDD settings have no Test Connection button").click()
+        result = field_value(browser, 'last_test_result')
+        secret = field_value(browser, 'client_secret_masked')
+    finally:
+        save_screenshot(browser, screenshot)
+    assert result and ('连接成功' in result or 'Connected' in result), (
+        f"Test Connection showed {result!r} (see {screenshot})")
+    assert len(pdd_simulator.calls('pdd.goods.opt.get')) > calls_before
+    # the secret is never sent to the browser, only its last characters
+    assert secret and pdd_simulator.client_secret not in secret, secret
