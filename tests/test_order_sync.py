@@ -74,6 +74,11 @@ class OrderSyncTestCase(RouteTestCase):
         self.enterContext(mock.patch.object(sync, 'now', self.sim_now))
         with committed():
             pool = Pool()
+            # a clean slate: the ledger refuses deletions (append-only), so
+            # the test empties its tables underneath
+            cursor = Transaction().connection.cursor()
+            for name in ['duoduo.ledger.line', 'duoduo.ledger.entry']:
+                cursor.execute(*pool.get(name).__table__().delete())
             for name in ['duoduo.pdd.order.status', 'duoduo.pdd.order',
                     'duoduo.pdd.order.sync']:
                 Model = pool.get(name)

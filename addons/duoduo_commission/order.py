@@ -1,0 +1,397 @@
+"""The commission of a PDD order: the team it is split for, and its ledger
+entries as PDD moves it through its statuses.
+
+Snapshot. When an order first has a member (created attributed, or
+attributed by a later sync), the team of that moment is stored with it and
+never rewritten: the buyer's level, the uplines at depths 1–3 and their
+levels, the city agent of the buyer's city, and the plan version in force
+when the order was paid. Referrer moves and level changes afterwards change
+nothing about it.
+
+Lifecycle, from PDD's order_status (the phase the order is in):
+    0, 1, 2, 3  pending   — the shares are posted frozen (member_pending, 预估)
+    5           available — the frozen shares move to member_available
+    4, 10       reversed  — every entry of the order still in effect is
+                            reversed (money_type 5 维权), even after
+                            settlement and even into a negative balance
+    others      nothing   (-1 unpaid, 8 no commission, statuses PDD adds)
+
+The order stores where it is (`commission_state`) with a generation (each
+fresh accrual) and a step (each settlement or its undoing); ledger keys are
+derived from (order id, generation, step, kind, money_type), so replaying a
+status posts nothing and the ledger's unique key is the backstop. PDD may go
+back (a regression):
+    available → pending: the settlement is reversed (available back to
+                         pending), as the same money_type;
+    reversed → pending:  a fresh accrual, a new generation (and → available:
+                         accrual then settlement);
+    pending/available → pending/available: as above, nothing else.
+
+Entries per money_type (an entry has one): the buyer's share (2 佣金) with
+the platform's remainder, and the uplines' and city agent's shares (3 提成):
+    accrual     pdd_receivable −P, member_pending +share…, platform_margin +rest
+    settlement  member_pending −share, member_available +share (members only)
+An order nobody is attributed to (yet) is accrued whole to the platform;
+when it is attributed later (a member registers or gets the PID after
+buying; detected in write()), that generation is reversed and the order is
+accrued afresh for the team as at attribution (and settled again when PDD
+had settled it).
+
+Concurrency: deciding locks the order row (SELECT … FOR UPDATE on
+PostgreSQL) and writes the state to it, so a second pass processing the
+same change at the same time waits, then fails to serialize and is retried
+by the sync (in_own_transaction), and finds nothing left to do."""
+import datetime as dt
+from decimal import Decimal
+
+from sql import For
+
+from trytond.model import fields
+from trytond.modules.duoduo_base.team import ancestor_ids
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .plan import BUYER_MONEY_TYPE, MAX_DEPTH, TEAM_MONEY_TYPE
+
+PENDING, AVAILABLE, REVERSED = 'pending', 'available', 'reversed'
+PHASES = {
+    0: PENDING, 1: PENDING, 2: PENDING, 3: PENDING,
+    5: AVAILABLE,
+    4: REVERSED, 10: REVERSED,
+    }
+REVERSAL_MONEY_TYPE = '5'
+CITY_AGENT_LEVEL_CODE = 3
+# entry descriptions: what members and finance read in the history
+DESCRIPTIONS = {
+    'accrue': "订单 %s 预估收益",
+    'settle': "订单 %s 已结算",
+    'unsettle': "订单 %s 结算撤回，重新冻结",
+    'reverse': "订单 %s 维权扣回",
+    }
+
+
+def phase(order_status):
+    "The commission phase of a PDD order_status, or None (nothing to do)"
+    return PHASES.get(order_status)
+
+
+class Order(metaclass=PoolMeta):
+    __name__ = 'duoduo.pdd.order'
+
+    team_snapshot_at = fields.DateTime("Team Snapshot At", readonly=True,
+        help="When the buyer's team was stored with the order: the team "
+        "that shares its commission, whatever changes later.")
+    buyer_level = fields.Many2One('duoduo.member.level', "Buyer Level",
+        readonly=True, ondelete='RESTRICT')
+    upline_1 = fields.Many2One('duoduo.member', "Upline 1", readonly=True,
+        ondelete='RESTRICT')
+    upline_1_level = fields.Many2One('duoduo.member.level',
+        "Upline 1 Level", readonly=True, ondelete='RESTRICT')
+    upline_2 = fields.Many2One('duoduo.member', "Upline 2", readonly=True,
+        ondelete='RESTRICT')
+    upline_2_level = fields.Many2One('duoduo.member.level',
+        "Upline 2 Level", readonly=True, ondelete='RESTRICT')
+    upline_3 = fields.Many2One('duoduo.member', "Upline 3", readonly=True,
+        ondelete='RESTRICT')
+    upline_3_level = fields.Many2One('duoduo.member.level',
+        "Upline 3 Level", readonly=True, ondelete='RESTRICT')
+    city_agent = fields.Many2One('duoduo.member', "City Agent",
+        readonly=True, ondelete='RESTRICT',
+        help="The city agent (城市代理) of the buyer's city at attribution.")
+    plan_version = fields.Many2One('duoduo.commission.plan.version',
+        "Plan Version", readonly=True, ondelete='RESTRICT',
+        help="The commission plan version in force when the order was paid.")
+    commission_state = fields.Selection([
+            (None, "Not Booked"),
+            (PENDING, "Pending"),
+            (AVAILABLE, "Available"),
+            (REVERSED, "Reversed"),
+            ], "Commission", readonly=True,
+        help="Where the order's commission is in the ledger: frozen "
+        "(pending), available to the members, or reversed.")
+    commission_generation = fields.Integer("Commission Generation",
+        readonly=True,
+        help="How many times the commission was accrued afresh.")
+    commission_step = fields.Integer("Commission Step", readonly=True,
+        help="Settlements and their undoing within the generation.")
+    ledger_lines = fields.One2Many('duoduo.ledger.line', 'order',
+        "Ledger Lines", readonly=True)
+
+    @classmethod
+    def default_commission_generation(cls):
+        return 0
+
+    @classmethod
+    def default_commission_step(cls):
+        return 0
+
+    # --- snapshot of the team at attribution ---
+
+    @classmethod
+    def create(cls, vlist):
+        orders = super().create(vlist)
+        cls.snapshot_team([o for o in orders if o.member])
+        return orders
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        attributed = []
+        for orders, values in zip(actions, actions):
+            if values.get('member'):
+                attributed.extend(o.id for o in orders if not o.member)
+        super().write(*args)
+        if attributed:
+            cls.on_attributed(cls.browse(attributed))
+
+    @classmethod
+    def snapshot_team(cls, orders):
+        """Store the team of each order's member as it is now, once: an
+        order that has its snapshot keeps it"""
+        pool = Pool()
+        Member = pool.get('duoduo.member')
+        Version = pool.get('duoduo.commission.plan.version')
+        now = dt.datetime.now()
+        to_write = []
+        for order in orders:
+            if order.team_snapshot_at or not order.member:
+                continue
+            buyer = Member(order.member.id)
+            values = {
+                'team_snapshot_at': now,
+                'buyer_level': buyer.level.id,
+                }
+            uplines = Member.browse(
+                ancestor_ids(buyer.path)[:MAX_DEPTH] if buyer.path else [])
+            for depth in range(1, MAX_DEPTH + 1):
+                upline = uplines[depth - 1] if depth <= len(uplines) else None
+                values[f'upline_{depth}'] = upline.id if upline else None
+                values[f'upline_{depth}_level'] = (
+                    upline.level.id if upline else None)
+            agent = cls.find_city_agent(buyer)
+            values['city_agent'] = agent.id if agent else None
+            version = Version.in_force(
+                order.order_pay_time or order.order_create_time or now)
+            values['plan_version'] = version.id if version else None
+            to_write.extend(([order], values))
+        if to_write:
+            cls.write(*to_write)
+
+    @classmethod
+    def find_city_agent(cls, buyer):
+        """The city agent (level code 3) of the buyer's city: the one of
+        lowest id when there are several; None without a city"""
+        Member = Pool().get('duoduo.member')
+        city = (buyer.city or '').strip()
+        if not city:
+            return None
+        agents = Member.search([
+                ('level.code', '=', CITY_AGENT_LEVEL_CODE),
+                ('city', '=', city),
+                ], order=[('id', 'ASC')], limit=1)
+        return agents[0] if agents else None
+
+    def commission_split(self):
+        """([Share], platform remainder) of the order's commission, by its
+        snapshot: everything to the platform without a member or a plan"""
+        amount = self.promotion_amount or Decimal('0.00')
+        if not self.member or not self.plan_version:
+            return [], amount
+        chain = [(getattr(self, f'upline_{d}'),
+                getattr(self, f'upline_{d}_level'))
+            for d in range(1, MAX_DEPTH + 1)]
+        return self.plan_version.split(amount,
+            (self.member, self.buyer_level), chain, self.city_agent)
+
+    # --- the lifecycle ---
+
+    @classmethod
+    def on_status_changed(cls, changes):
+        super().on_status_changed(changes)
+        for order, _, new_status in changes:
+            cls.process_commission(order, new_status)
+
+    @classmethod
+    def on_attributed(cls, orders):
+        """Orders that got their member after they were first stored: take
+        the team snapshot and split again what went to the platform"""
+        for order in orders:
+            order = cls._lock_commission(order)
+            cls.snapshot_team([order])
+            order = cls(order.id)
+            state = order.commission_state
+            if state not in {PENDING, AVAILABLE}:
+                continue
+            status = order.order_status
+            values = cls._reverse_generation(order, status)
+            order = cls._write_commission(order, values)
+            cls.process_commission(order, status, _locked=True)
+
+    @classmethod
+    def process_commission(cls, order, order_status, _locked=False):
+        """Bring the order's commission in the ledger to the phase of
+        order_status; posting nothing when it is already there"""
+        target = phase(order_status)
+        if target is None:
+            return
+        if not _locked:
+            order = cls._lock_commission(order)
+        if order.member and not order.team_snapshot_at:
+            cls.snapshot_team([order])
+            order = cls(order.id)
+        state = order.commission_state
+        if state == target:
+            return
+        values = {'commission_state': target}
+        if target == REVERSED:
+            if state in {PENDING, AVAILABLE}:
+                values.update(cls._reverse_generation(order, order_status))
+        elif state in {None, REVERSED}:
+            generation = (order.commission_generation or 0) + 1
+            values.update(commission_generation=generation,
+                commission_step=0)
+            cls._accrue(order, generation, order_status)
+            if target == AVAILABLE:
+                values['commission_step'] = 1
+                cls._settle(order, generation, 1, order_status)
+        else:
+            generation = order.commission_generation
+            step = (order.commission_step or 0) + 1
+            values['commission_step'] = step
+            if target == AVAILABLE:
+                cls._settle(order, generation, step, order_status)
+            else:
+                cls._unsettle(order, generation, step, order_status)
+        cls._write_commission(order, values)
+
+    @classmethod
+    def _lock_commission(cls, order):
+        """Lock the order's row until the transaction ends (PostgreSQL) and
+        answer it afresh"""
+        transaction = Transaction()
+        if transaction.database.has_select_for():
+            table = cls.__table__()
+            cursor = transaction.connection.cursor()
+            cursor.execute(*table.select(table.id,
+                    where=table.id == order.id, for_=For('UPDATE')))
+        return cls(order.id)
+
+    @classmethod
+    def _write_commission(cls, order, values):
+        # written even when unchanged: a concurrent locker must see the row
+        # changed to fail to serialize rather than decide on a stale state
+        values = dict(values)
+        values.setdefault('commission_state', order.commission_state)
+        cls.write([order], values)
+        return cls(order.id)
+
+    # --- the entries ---
+
+    def _commission_key(self, generation, kind, money_type):
+        return f'duoduo.pdd.order:{self.id}:{generation}:{kind}:{money_type}'
+
+    def _cause(self, kind, order_status):
+        return {
+            'order': self.id,
+            'order_status': order_status,
+            'description': DESCRIPTIONS[kind] % self.order_sn,
+            }
+
+    @classmethod
+    def _accrue(cls, order, generation, order_status):
+        Entry = Pool().get('duoduo.ledger.entry')
+        shares, remainder = order.commission_split()
+        for money_type in [BUYER_MONEY_TYPE, TEAM_MONEY_TYPE]:
+            lines = [{
+                    'account': 'member_pending',
+                    'member': share.member,
+                    'amount': share.amount,
+                    } for share in shares if share.money_type == money_type]
+            if money_type == BUYER_MONEY_TYPE and remainder:
+                lines.append({
+                        'account': 'platform_margin',
+                        'member': None,
+                        'amount': remainder,
+                        })
+            total = sum((line['amount'] for line in lines), Decimal('0.00'))
+            if not total:
+                continue
+            lines.append({
+                    'account': 'pdd_receivable',
+                    'member': None,
+                    'amount': -total,
+                    })
+            Entry.post(order._commission_key(generation, 'accrue',
+                    money_type), lines, money_type,
+                **order._cause('accrue', order_status))
+
+    @classmethod
+    def _entries(cls, keys):
+        Entry = Pool().get('duoduo.ledger.entry')
+        entries = Entry.search([('key', 'in', keys)])
+        entries.sort(key=lambda e: keys.index(e.key))
+        return entries
+
+    def _accruals(self, generation):
+        return self._entries([
+                self._commission_key(generation, 'accrue', t)
+                for t in [BUYER_MONEY_TYPE, TEAM_MONEY_TYPE]])
+
+    def _settlements(self, generation, step):
+        return self._entries([
+                self._commission_key(generation, f'settle{step}', t)
+                for t in [BUYER_MONEY_TYPE, TEAM_MONEY_TYPE]])
+
+    @classmethod
+    def _settle(cls, order, generation, step, order_status):
+        "Move the generation's frozen shares to available"
+        Entry = Pool().get('duoduo.ledger.entry')
+        for accrual in order._accruals(generation):
+            lines = []
+            for line in accrual.lines:
+                if line.account != 'member_pending' or not line.amount:
+                    continue
+                lines.append({'account': 'member_pending',
+                        'member': line.member, 'amount': -line.amount})
+                lines.append({'account': 'member_available',
+                        'member': line.member, 'amount': line.amount})
+            if lines:
+                Entry.post(order._commission_key(generation, f'settle{step}',
+                        accrual.money_type), lines, accrual.money_type,
+                    **order._cause('settle', order_status))
+
+    @classmethod
+    def _unsettle(cls, order, generation, step, order_status):
+        "Undo the last settlement: available back to pending (a regression)"
+        Entry = Pool().get('duoduo.ledger.entry')
+        for settlement in order._settlements(generation, step - 1):
+            Entry.reverse(settlement, order._commission_key(generation,
+                    f'unsettle{step}', settlement.money_type),
+                money_type=settlement.money_type,
+                **order._cause('unsettle', order_status))
+
+    @classmethod
+    def _reverse_generation(cls, order, order_status):
+        """Reverse every entry of the order's generation still in effect;
+        the values to write on the order"""
+        Entry = Pool().get('duoduo.ledger.entry')
+        generation = order.commission_generation
+        entries = order._accruals(generation)
+        if order.commission_state == AVAILABLE:
+            entries += order._settlements(
+                generation, order.commission_step)
+        for entry in entries:
+            Entry.reverse(entry, f'{entry.key}:reversed',
+                money_type=REVERSAL_MONEY_TYPE,
+                **order._cause('reverse', order_status))
+        return {'commission_state': REVERSED}
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('//page[@id="commission"]', 'states', {
+                    'invisible': ~Eval('team_snapshot_at')
+                    & ~Eval('commission_state'),
+                    }),
+            ]
