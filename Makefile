@@ -24,8 +24,9 @@ node_modules/.installed: package.json
 	npm install --install-strategy=nested --omit=dev --no-audit --no-fund
 	touch $@
 
-# Create or upgrade (--all) var/demo.sqlite and load the demo data; safe to
-# repeat.
+# Create or upgrade var/demo.sqlite and load the demo data; safe to repeat.
+# An upgrade first activates addons a new release made dependencies of
+# duoduo_api (--all alone refuses a graph with inactive dependencies).
 demo-db: install
 	mkdir -p var
 	if [ ! -s var/$(DEMO_DB).sqlite ]; then \
@@ -34,6 +35,8 @@ demo-db: install
 		TRYTONPASSFILE=var/.adminpass $(VENV)/bin/trytond-admin -c $(CONF) \
 			-d $(DEMO_DB) --all --email admin@example.com; \
 	else \
+		$(VENV)/bin/trytond-admin -c $(CONF) -d $(DEMO_DB) -u duoduo_api \
+			--activate-dependencies && \
 		$(VENV)/bin/trytond-admin -c $(CONF) -d $(DEMO_DB) --all; \
 	fi
 	$(VENV)/bin/trytond-admin -c $(CONF) -d $(DEMO_DB) -u duoduo_api \
