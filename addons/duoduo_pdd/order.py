@@ -411,7 +411,8 @@ class Order(ModelSQL, ModelView):
             try:
                 values = cls.values_from_pdd(item) if isinstance(
                     item, dict) else None
-            except Exception:
+            except (TypeError, ValueError, ArithmeticError, AttributeError):
+                # malformed data from PDD: skipped and counted, the run goes on
                 logger.exception("PDD order item not readable: %r", item)
                 values = None
             if values is None:
