@@ -174,13 +174,15 @@ class Member(metaclass=PoolMeta):
                 member.check_pdd_pid()
 
     def check_pdd_pid(self):
-        if not self.pdd_pid:
-            return
+        if self.pdd_pid:
+            self.check_pdd_partner(self.pdd_pid.p_id)
+
+    def check_pdd_partner(self, p_id='-'):
+        "Refuse a PID (p_id) for a member below partner"
         if not self.is_pdd_partner():
             raise PidAssignmentError(gettext(
                     'duoduo_pdd.msg_pid_member_not_partner',
-                    member=self.rec_name, pid=self.pdd_pid.p_id,
-                    level=self.level.name))
+                    member=self.rec_name, pid=p_id, level=self.level.name))
 
     def is_pdd_partner(self):
         "Partners (合伙人 and above) may have a PID of their own"

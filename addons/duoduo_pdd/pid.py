@@ -196,11 +196,8 @@ class Pid(ModelSQL, ModelView):
         """Make this PID member's own (None: nobody's); the previous holder
         loses it"""
         Member = Pool().get('duoduo.member')
-        if member and not member.is_pdd_partner():
-            raise PidAssignmentError(gettext(
-                    'duoduo_pdd.msg_pid_member_not_partner',
-                    member=member.rec_name, pid=self.p_id,
-                    level=member.level.name))
+        if member:
+            member.check_pdd_partner(self.p_id)
         if member and self.status != 'normal':
             raise PidAssignmentError(gettext(
                     'duoduo_pdd.msg_pid_banned', pid=self.p_id))
@@ -283,11 +280,7 @@ class PidGenerate(Wizard):
         number = self.start.number
         if member:
             # checked before PDD creates anything
-            if not member.is_pdd_partner():
-                raise PidAssignmentError(gettext(
-                        'duoduo_pdd.msg_pid_member_not_partner',
-                        member=member.rec_name, pid='-',
-                        level=member.level.name))
+            member.check_pdd_partner()
             number = 1
             names = names[:1] or [member.real_name or member.nickname]
         pids = Pid.generate(number, names, self.start.media_id)
