@@ -96,16 +96,27 @@ def now():
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def shanghai_day(at=None):
-    """[start, end) of the Asia/Shanghai day holding `at` (naive UTC, default
-    now), as naive UTC datetimes"""
+def shanghai_date(at=None):
+    "The Asia/Shanghai calendar date holding `at` (naive UTC, default now)"
     if at is None:
         at = now()
-    day = at.replace(tzinfo=dt.timezone.utc).astimezone(TIMEZONE).date()
+    return at.replace(tzinfo=dt.timezone.utc).astimezone(TIMEZONE).date()
+
+
+def shanghai_bounds(start_date, end_date):
+    """[start, end) in naive UTC of the Asia/Shanghai dates from start_date
+    up to (not including) end_date"""
     return tuple(
         dt.datetime.combine(d, dt.time(), tzinfo=TIMEZONE).astimezone(
             dt.timezone.utc).replace(tzinfo=None)
-        for d in [day, day + dt.timedelta(days=1)])
+        for d in [start_date, end_date])
+
+
+def shanghai_day(at=None):
+    """[start, end) of the Asia/Shanghai day holding `at` (naive UTC, default
+    now), as naive UTC datetimes"""
+    day = shanghai_date(at)
+    return shanghai_bounds(day, day + dt.timedelta(days=1))
 
 
 def sum_money(expression):
@@ -319,7 +330,15 @@ class Entry(ImmutableMixin, ModelSQL, ModelView):
                         f"ledger entry {key!r} was posted by a concurrent "
                         "transaction; run this one again")
                 raise
+            cls.on_posted([entry])
         return entry
+
+    @classmethod
+    def on_posted(cls, entries):
+        """Called in the posting transaction with the entries just posted
+        (never for a replayed key): the place to keep aggregates derived
+        from the lines (statistics, level rules) up to date. Extensions call
+        super()."""
 
     @classmethod
     def reverse(cls, entry, key, money_type='5', **cause):
