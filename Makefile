@@ -54,10 +54,12 @@ test: install
 
 test-sqlite:
 	bin/ensure-chromium
+	bin/ensure-libreoffice
 	$(PYTEST) -q
 
 test-postgresql:
 	bin/ensure-chromium
+	bin/ensure-libreoffice
 	bin/ensure-postgresql
 	TRYTOND_DATABASE_URI=$(PG_URI) $(PYTEST) -q
 

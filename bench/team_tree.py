@@ -17,14 +17,13 @@ non-zero only if the stored team sizes are wrong.
 """
 import argparse
 import datetime as dt
-import os
 import random
-import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
+
+from support import (
+    analyze, bench_database, bulk_insert, clean_environ, explain,
+    explain_generic, measure, next_id, record_queries)
 
 DB_NAME = 'duoduo_bench'
 DEFAULT_PG_URI = 'postgresql://postgres@127.0.0.1:5432/'
@@ -88,6 +87,19 @@ class Forest:
             previous = current or previous
         return root
 
+    def registration(self, first_id):
+        """The nodes in registration order (parents always before their
+        invitees), their ids from first_id on and their team paths:
+        (order, {node: id}, {node: path})"""
+        order = sorted(range(len(self.parent)), key=self.time.__getitem__)
+        ids = {node: first_id + rank for rank, node in enumerate(order)}
+        paths = {}
+        for node in order:
+            parent = self.parent[node]
+            paths[node] = (paths[parent] if parent is not None else '') \
+                + f'{ids[node]}/'
+        return order, ids, paths
+
     def team_sizes(self):
         """[team_size_1, team_size_2, team_size_3, team_size] of each node:
         every node counts once for each of its ancestors"""
@@ -101,6 +113,22 @@ class Forest:
                 parent = self.parent[parent]
                 distance += 1
         return sizes
+
+
+def grow_forest(rng, descendants, others):
+    """BIG's tree of descendants members, SMALL's tree, and others members
+    in unrelated trees around them: (forest, BIG, SMALL)"""
+    forest = Forest(rng)
+    n_other_trees = others // sum(OTHER_SHAPE)
+    for _ in range(n_other_trees // 2):
+        forest.tree(OTHER_SHAPE)
+    big = forest.tree(big_sizes(descendants))
+    small = forest.tree(SMALL_SHAPE)
+    for _ in range(n_other_trees - n_other_trees // 2):
+        forest.tree(OTHER_SHAPE)
+    for _ in range(others % sum(OTHER_SHAPE)):
+        forest.tree([])
+    return forest, big, small
 
 
 def big_sizes(total):
@@ -118,69 +146,7 @@ def invitation_code(number):
     return ''.join(reversed(chars))
 
 
-# --- database set-up ---------------------------------------------------------
-
-def clean_environ():
-    "The benchmark's own configuration only: no inherited TRYTOND_*"
-    for key in list(os.environ):
-        if key.startswith('TRYTOND') or key == 'TRYTONPASSFILE':
-            del os.environ[key]
-
-
-def pg_admin(uri, *statements):
-    import psycopg
-    from urllib.parse import urlsplit
-    conninfo = urlsplit(uri)._replace(path='/postgres').geturl()
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
-def create_database(args, tmpdir):
-    if args.backend == 'postgresql':
-        uri = args.uri
-        pg_admin(uri,
-            f'DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)',
-            f"CREATE DATABASE {DB_NAME} TEMPLATE template0 ENCODING 'UTF8'")
-    else:
-        uri = 'sqlite://'
-        open(os.path.join(tmpdir, DB_NAME + '.sqlite'), 'w').close()
-    conf = os.path.join(tmpdir, 'trytond.conf')
-    with open(conf, 'w') as fp:
-        fp.write(f"""[database]
-uri = {uri}
-path = {tmpdir}
-language = en
-
-[duoduo]
-database = {DB_NAME}
-sms_backend = log
-sms_log = {os.path.join(tmpdir, 'sms.log')}
-""")
-    passfile = os.path.join(tmpdir, 'adminpass')
-    with open(passfile, 'w') as fp:
-        fp.write(os.urandom(12).hex())
-    admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-    env = dict(os.environ, TRYTONPASSFILE=passfile)
-    for command in [
-            ['--all', '--email', 'bench@example.com'],
-            ['-u', 'duoduo_base', '--activate-dependencies']]:
-        started = time.perf_counter()
-        proc = subprocess.run(
-            [admin, '-c', conf, '-d', DB_NAME, *command],
-            env=env, capture_output=True, text=True)
-        if proc.returncode:
-            sys.stderr.write(proc.stdout + proc.stderr)
-            raise SystemExit(f"trytond-admin {' '.join(command)} failed")
-        print(f"trytond-admin {' '.join(command[:2])}: "
-            f"{time.perf_counter() - started:.1f}s")
-    return conf
-
-
-def drop_database(args):
-    if args.backend == 'postgresql':
-        pg_admin(args.uri, f'DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)')
-
+# --- the database ----------------------------------------------------------
 
 def populate(args, pool):
     "Insert BIG's and SMALL's teams and the unrelated members; ids by SQL"
@@ -188,31 +154,13 @@ def populate(args, pool):
     Member = pool.get('duoduo.member')
     Level = pool.get('duoduo.member.level')
     rng = random.Random(args.seed)
-
-    forest = Forest(rng)
-    n_other_trees = args.others // sum(OTHER_SHAPE)
-    for _ in range(n_other_trees // 2):
-        forest.tree(OTHER_SHAPE)
-    big = forest.tree(big_sizes(args.descendants))
-    small = forest.tree(SMALL_SHAPE)
-    for _ in range(n_other_trees - n_other_trees // 2):
-        forest.tree(OTHER_SHAPE)
-    for _ in range(args.others % sum(OTHER_SHAPE)):
-        forest.tree([])
+    forest, big, small = grow_forest(rng, args.descendants, args.others)
 
     transaction = Transaction()
     cursor = transaction.connection.cursor()
     table = Member.__table__()
-    cursor.execute(*table.select(table.id, order_by=[table.id.desc],
-            limit=1))
-    row = cursor.fetchone()
-    first_id = (row[0] if row else 0) + 1
+    order, ids, paths = forest.registration(next_id(cursor, table))
     level = Level.get_default()
-
-    # registration order: parents always before their invitees
-    order = sorted(range(len(forest.parent)), key=forest.time.__getitem__)
-    ids = {node: first_id + rank for rank, node in enumerate(order)}
-    paths = {}
     now = dt.datetime.now().replace(microsecond=0)
     epoch = now - dt.timedelta(days=30)
     columns = ['id', 'phone', 'nickname', 'invitation_code', 'referrer',
@@ -221,10 +169,7 @@ def populate(args, pool):
     team_sizes = forest.team_sizes()
     rows = []
     for node in order:
-        id_ = ids[node]
-        parent = forest.parent[node]
-        paths[node] = (paths[parent] if parent is not None else '') \
-            + f'{id_}/'
+        id_, parent = ids[node], forest.parent[node]
         rows.append((id_, f'13{id_:09d}', f'bench{id_}',
                 invitation_code(id_),
                 ids[parent] if parent is not None else None,
@@ -233,18 +178,7 @@ def populate(args, pool):
                 epoch + dt.timedelta(seconds=forest.time[node]), 0, now))
 
     started = time.perf_counter()
-    if args.backend == 'postgresql':
-        with cursor.copy(f'COPY "{Member._table}" ({", ".join(columns)}) '
-                'FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row(row)
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence('{Member._table}', 'id'), "
-            f'(SELECT MAX(id) FROM "{Member._table}"))')
-    else:
-        query, _ = tuple(table.insert(
-                [getattr(table, c) for c in columns], [[0] * len(columns)]))
-        cursor.executemany(query, rows)
+    bulk_insert(args.uri, cursor, table, columns, rows)
     transaction.commit()
     print(f"inserted {len(rows)} members in "
         f"{time.perf_counter() - started:.1f}s")
@@ -276,126 +210,7 @@ def check_team_sizes(pool, member_ids):
     return ok
 
 
-def analyze(args, pool):
-    from trytond.transaction import Transaction
-    Member = pool.get('duoduo.member')
-    started = time.perf_counter()
-    if args.backend == 'postgresql':
-        # VACUUM also sets the visibility map as autovacuum would, so
-        # index-only scans are judged as they would run in production.
-        import psycopg
-        from urllib.parse import urlsplit
-        conninfo = urlsplit(args.uri)._replace(path='/' + DB_NAME).geturl()
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'VACUUM (ANALYZE) "{Member._table}"')
-    else:
-        Transaction().connection.cursor().execute('ANALYZE')
-        Transaction().commit()
-    print(f"analyze: {time.perf_counter() - started:.1f}s")
-
-
 # --- measures ------------------------------------------------------------
-
-class Recorder:
-    "Stands in for the transaction's connection to record executed SQL"
-
-    def __init__(self, connection):
-        self._connection = connection
-        self.queries = []
-
-    def __getattr__(self, name):
-        return getattr(self._connection, name)
-
-    def cursor(self, *args, **kwargs):
-        recorder = self
-        cursor = self._connection.cursor(*args, **kwargs)
-
-        class Cursor:
-            def __getattr__(self, name):
-                return getattr(cursor, name)
-
-            def __iter__(self):
-                return iter(cursor)
-
-            def execute(self, query, params=None, *a, **kw):
-                recorder.queries.append((query, params))
-                return cursor.execute(query, params, *a, **kw)
-        return Cursor()
-
-
-def record_queries(function):
-    from trytond.transaction import Transaction
-    transaction = Transaction()
-    connection = transaction.connection
-    transaction.connection = recorder = Recorder(connection)
-    try:
-        function()
-    finally:
-        transaction.connection = connection
-    return recorder.queries
-
-
-def measure(function, repeat, warmup):
-    for _ in range(warmup):
-        result = function()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
-def short(sql):
-    "The SQL with a long select list cut out, for printing"
-    head, sep, tail = sql.partition(' FROM "')
-    if sep and len(head) > 120:
-        head = head[:60] + ' … '
-    return head + sep + tail
-
-
-def explain(args, query, params, title):
-    from trytond.transaction import Transaction
-    connection = Transaction().connection
-    print(f"\n-- {title}")
-    if args.backend == 'postgresql':
-        from psycopg import ClientCursor
-        cursor = ClientCursor(connection)
-        print(short(cursor.mogrify(query, params)))
-        cursor.execute('EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ' + query,
-            params)
-    else:
-        cursor = connection.cursor()
-        print(short(query), params)
-        cursor.execute('EXPLAIN QUERY PLAN ' + query, params)
-    for row in cursor:
-        print('   ', ' | '.join(str(c) for c in row))
-
-
-def explain_generic(query, params, title):
-    "The plan PostgreSQL uses once it caches a generic plan"
-    from psycopg import ClientCursor
-    from trytond.transaction import Transaction
-    cursor = ClientCursor(Transaction().connection)
-    numbered, n = '', 0
-    for i, part in enumerate(query.split('%s')):
-        numbered += part if not i else f'${i}{part}'
-        n = i
-    assert n == len(params)
-    # typed from the values: COUNT($1) alone would leave $1 undetermined
-    types = ', '.join('integer' if isinstance(p, int) else 'text'
-        for p in params)
-    cursor.execute(f'PREPARE bench_generic ({types}) AS ' + numbered)
-    cursor.execute('SET LOCAL plan_cache_mode = force_generic_plan')
-    print(f"\n-- {title}")
-    cursor.execute(
-        'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE bench_generic('
-        + ', '.join(['%s'] * len(params)) + ')', params)
-    for row in cursor:
-        print('   ', row[0])
-    cursor.execute('RESET plan_cache_mode')
-    cursor.execute('DEALLOCATE bench_generic')
-
 
 def run(args, pool, big_id, small_id):
     from trytond.transaction import Transaction
@@ -457,15 +272,15 @@ def run(args, pool, big_id, small_id):
     (ct_query, ct_params), = record_queries(lambda: big.count_team())
     sc_query, sc_params = record_queries(
         lambda: Member.search_count(big.team_domain()))[-1]
-    explain(args, ct_query, ct_params, "count_team() for BIG")
-    explain(args, sc_query, sc_params, "search_count(team_domain()) for BIG")
+    explain(args.uri, ct_query, ct_params, "count_team() for BIG")
+    explain(args.uri, sc_query, sc_params, "search_count(team_domain()) for BIG")
     for member, title in [(big, 'BIG'), (small, 'SMALL')]:
         query, params = record_queries(lambda: first_page(member))[-1]
-        explain(args, query, params,
+        explain(args.uri, query, params,
             f"search(team_domain(), limit=20) for {title}")
     (small_query, small_params), = record_queries(
         lambda: small.count_team())
-    explain(args, small_query, small_params, "count_team() for SMALL")
+    explain(args.uri, small_query, small_params, "count_team() for SMALL")
     if args.backend == 'postgresql':
         explain_generic(ct_query, ct_params,
             "count_team() for BIG with a generic (cached) plan")
@@ -483,37 +298,20 @@ def run(args, pool, big_id, small_id):
 
 def main():
     args = parse_args()
+    # the server's URI, empty for SQLite
+    if args.backend == 'sqlite':
+        args.uri = ''
     clean_environ()
-    tmpdir = tempfile.mkdtemp(prefix='duoduo_bench_')
-    try:
-        conf = create_database(args, tmpdir)
-        from trytond import config
-        config.update_etc(conf)
-        from trytond.pool import Pool
+    with bench_database(DB_NAME, 'duoduo_base', args.uri, args.keep) as pool:
         from trytond.transaction import Transaction
-        Pool.start()
-        pool = Pool(DB_NAME)
+        with Transaction().start(DB_NAME, 0):
+            big_id, small_id, check_ids = populate(args, pool)
+        with Transaction().start(DB_NAME, 0):
+            analyze(DB_NAME, args.uri, pool.get('duoduo.member')._table)
         with Transaction().start(DB_NAME, 0, readonly=True):
-            pool.init()
-        try:
-            with Transaction().start(DB_NAME, 0):
-                big_id, small_id, check_ids = populate(args, pool)
-            with Transaction().start(DB_NAME, 0):
-                analyze(args, pool)
-            with Transaction().start(DB_NAME, 0, readonly=True):
-                sizes_ok = check_team_sizes(pool, check_ids)
-                if sizes_ok:
-                    run(args, pool, big_id, small_id)
-        finally:
-            from trytond import backend
-            backend.Database(DB_NAME).close()
-            if not args.keep:
-                drop_database(args)
-    finally:
-        if not args.keep:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        else:
-            print(f"kept {DB_NAME} and {tmpdir}")
+            sizes_ok = check_team_sizes(pool, check_ids)
+            if sizes_ok:
+                run(args, pool, big_id, small_id)
     if not sizes_ok:
         raise SystemExit("the stored team sizes do not match the tree")
 

@@ -1,10 +1,18 @@
-"""What the HTTP tests share: a member's-eye client of the contract."""
+"""What the cross-addon tests share: a member's-eye client of the contract,
+and a commission world of members and PDD orders."""
 import contextlib
 import datetime as dt
+import itertools
 import json
 import pathlib
+from decimal import Decimal
+from unittest import mock
 
-from trytond.tests.test_tryton import RouteTestCase
+from duoduo_simulators.pdd import PddSimulator
+
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.transaction import Transaction
 
 
 ADDONS = pathlib.Path(__file__).parents[1] / 'addons'
@@ -72,7 +80,6 @@ class ContractTestCase(RouteTestCase):
     def setUpDatabase(cls):
         # members read Chinese: load the translations `trytond-admin -l
         # zh_CN` loads in production
-        from trytond.pool import Pool
         pool = Pool()
         Lang = pool.get('ir.lang')
         Translation = pool.get('ir.translation')
@@ -123,9 +130,6 @@ class ContractTestCase(RouteTestCase):
 
     def let_resend_interval_pass(self, phone):
         "As if a minute had passed since the last code sent to phone"
-        from trytond.pool import Pool
-        from trytond.tests.test_tryton import DB_NAME
-        from trytond.transaction import Transaction
         with Transaction().start(DB_NAME, 0) as transaction:
             SmsCode = Pool().get('duoduo.sms.code')
             for code in SmsCode.search([('phone', '=', phone)]):
@@ -145,3 +149,132 @@ class ContractTestCase(RouteTestCase):
         return payload['data']['token'], payload['data']['user']
 
 
+def committed():
+    "A transaction as root, committed at the end of the block"
+    return Transaction().start(DB_NAME, 0)
+
+
+# members, cities and simulator seeds are numbered from it: never twice
+# in a run
+_numbers = itertools.count(1)
+
+
+class CommissionWorld:
+    """A test case's commission world: a PDD simulator per test (the
+    contract's [duoduo_pdd] pointed at it, the sync's clock on its time),
+    members, and orders they buy through their link that PDD moves through
+    its statuses, stored by the production upsert.
+
+    Every step runs in a committed transaction of its own, as the sync
+    does. The database is shared by the class's tests and entries are
+    never deleted, so members and orders are new in every test; a test
+    case picks its own seed, phone prefix and names (class attributes)."""
+    seed = None            # the simulators' seeds: seed + a number
+    phone_prefix = None    # 7 digits: the members' phones add 4
+    nickname_prefix = 'm'
+    city_prefix = 'city-'
+
+    def setUp(self):
+        super().setUp()
+        # order numbers differ from the other tests'
+        self.sim = self.enterContext(
+            PddSimulator(seed=self.seed + self.number()))
+        self.enterContext(simulated_pdd(self.sim))
+        # the sync's clock is the simulator's (tests move it)
+        from trytond.modules.duoduo_pdd import sync
+        self.enterContext(mock.patch.object(sync, 'now', self.sim_now))
+
+    @staticmethod
+    def number():
+        "A number not given before in this run"
+        return next(_numbers)
+
+    def sim_now(self):
+        "The simulator's time, naive UTC"
+        return dt.datetime.fromtimestamp(int(self.sim.now()),
+            dt.timezone.utc).replace(tzinfo=None)
+
+    def member(self, level=0, referrer=None, city=None, nickname=None,
+            **values):
+        "A new member of the level (code): its id"
+        n = self.number()
+        with committed():
+            pool = Pool()
+            Member = pool.get('duoduo.member')
+            Level = pool.get('duoduo.member.level')
+            level, = Level.search([('code', '=', level)])
+            member, = Member.create([{
+                        'phone': f'{self.phone_prefix}{n:04d}',
+                        'nickname': nickname or f'{self.nickname_prefix}{n}',
+                        'level': level.id,
+                        'referrer': referrer,
+                        'city': city,
+                        **values,
+                        }])
+            return member.id
+
+    def team(self, city=None):
+        """top 合伙人 ← mid 超级会员 ← low 普通用户 ← buyer 普通用户, and a city
+        agent in the buyer's city: {name: id}"""
+        city = city or f'{self.city_prefix}{self.number()}'
+        team = {}
+        team['agent'] = self.member(level=3, city=city)
+        team['top'] = self.member(level=2)
+        team['mid'] = self.member(level=1, referrer=team['top'])
+        team['low'] = self.member(level=0, referrer=team['mid'])
+        team['buyer'] = self.member(level=0, referrer=team['low'],
+            city=city)
+        return team
+
+    def token(self, member_id):
+        "A login token of the member"
+        with committed():
+            pool = Pool()
+            return pool.get('duoduo.member.token').issue(
+                pool.get('duoduo.member')(member_id))
+
+    def uid(self, member_id):
+        with committed():
+            return Pool().get('duoduo.member')(member_id).pdd_uid
+
+    def buy(self, member_id, order_amount=10000, **kwargs):
+        """The member buys through their link (amount in 分): the PDD item,
+        not stored yet"""
+        params = json.dumps({'uid': self.uid(member_id)},
+            separators=(',', ':'))
+        return self.sim.place_order(custom_parameters=params,
+            order_amount=order_amount, **kwargs)
+
+    def upsert(self, *items):
+        "Store the PDD items as the sync does: [(order id, old, new status)]"
+        with committed():
+            Order = Pool().get('duoduo.pdd.order')
+            result = Order.upsert_pdd_items(list(items))
+            return [(o.id, old, new) for o, old, new in result.changes]
+
+    def move(self, item, status):
+        "PDD moves the order to status; we store what PDD answers"
+        item = self.sim.set_order_status(item['order_sn'], status, advance=60)
+        self.upsert(item)
+        return item
+
+    def order_id(self, item):
+        with committed():
+            Order = Pool().get('duoduo.pdd.order')
+            order, = Order.search([('order_sn', '=', item['order_sn'])])
+            return order.id
+
+    def promotion(self, *items):
+        "The items' promotion_amount (分) summed, in 元"
+        return sum(((Decimal(i['promotion_amount']) / 100).quantize(
+                    Decimal('0.01')) for i in items), Decimal('0.00'))
+
+    def withdraw(self, member_id, amount, key):
+        "A withdrawal asked (available → withdrawing), as finance posts it"
+        with committed():
+            Pool().get('duoduo.ledger.entry').post(key, [
+                    {'account': 'member_available', 'member': member_id,
+                        'amount': -amount},
+                    {'account': 'member_withdrawing', 'member': member_id,
+                        'amount': amount},
+                    ], '6')

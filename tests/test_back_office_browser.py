@@ -505,3 +505,49 @@ def test_operator_tests_the_pdd_connection(
     assert len(pdd_simulator.calls('pdd.goods.opt.get')) > calls_before
     # the secret is never sent to the browser, only its last characters
     assert secret and pdd_simulator.client_secret not in secret, secret
+
+
+def test_finance_simulates_a_plan_in_a_wizard(
+        backend, demo_database, back_office_url, browser):
+    """佣金 › 分佣方案 › 模拟方案 opens the wizard; its result, a form with
+    a list of members (ModelView lines), shows the demo's buyers"""
+    from selenium.webdriver.common.by import By
+    _, database, _ = demo_database
+    screenshot = ARTIFACTS / f'back-office-simulate-plan-{backend}.png'
+    modal = "//div[contains(@class,'modal-dialog')]"
+
+    def modal_cells(driver):
+        return {cell.text.strip() for cell in driver.find_elements(
+                By.XPATH, f"{modal}//table//td") if cell.is_displayed()}
+
+    try:
+        log_in(browser, back_office_url, database, 'admin', 'admin')
+        open_menu(browser, DUODUO_MENU)
+        open_menu(browser, ('佣金', 'Commission'))
+        open_menu(browser, ('分佣方案', 'Commission Plans'))
+        open_menu(browser, ('模拟方案', 'Simulate Plan'))
+        # the version created last and this month are filled in
+        wait(browser).until(clickable(
+                f"{modal}//button[normalize-space(.)='模拟' "
+                "or normalize-space(.)='Simulate']"),
+            "the wizard has no Simulate button").click()
+        wait(browser).until(visible(
+                f"{modal}//button[normalize-space(.)='修改条件' "
+                "or normalize-space(.)='Change']"),
+            "the wizard did not show its result")
+        # members read "nickname (masked phone)"
+        listed = wait_or_none(browser, lambda driver: {
+                nickname for cell in modal_cells(driver)
+                for nickname in DEMO_NICKNAMES
+                if cell.startswith(f'{nickname} (')}) or set()
+        orders = None
+        for element in browser.find_elements(
+                By.XPATH, f"{modal}//*[@name='order_count']"):
+            text = (element.get_attribute('value') or element.text).strip()
+            if element.is_displayed() and text:
+                orders = text
+    finally:
+        save_screenshot(browser, screenshot)
+    assert listed, f"no demo member in the simulation's list (see {screenshot})"
+    assert orders and int(orders) > 0, (
+        f"the simulation counted {orders!r} orders (see {screenshot})")

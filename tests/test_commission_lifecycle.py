@@ -7,17 +7,14 @@ and results are read in a new one. Members and orders are new in every
 test: ledger entries are never deleted, so the tests share the database
 and assert only on their own members and orders."""
 import datetime as dt
-import itertools
 import json
 import threading
 import unittest
 from decimal import Decimal
-from unittest import mock
 
-from duoduo_simulators.pdd import PddSimulator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import simulated_pdd
+from support import CommissionWorld, committed
 
 from trytond import backend
 from trytond.pool import Pool
@@ -33,87 +30,13 @@ only_postgresql = unittest.skipUnless(
     backend.name == 'postgresql', "needs concurrent writers (PostgreSQL)")
 
 
-def committed():
-    "A transaction as root, committed at the end of the block"
-    return Transaction().start(DB_NAME, 0)
-
-
-_counter = itertools.count(1)
-
-
-class LifecycleTestCase(RouteTestCase):
+class LifecycleTestCase(CommissionWorld, RouteTestCase):
     "Commission lifecycle (duoduo.pdd.order → duoduo.ledger)"
     module = 'duoduo_commission'
+    seed = 20231201
+    phone_prefix = '1390031'
 
-    def setUp(self):
-        super().setUp()
-        # order numbers differ from the other tests' (the database is
-        # shared and orders stay)
-        self.sim = self.enterContext(
-            PddSimulator(seed=20231201 + next(_counter)))
-        self.enterContext(simulated_pdd(self.sim))
-        # the sync's clock is the simulator's (tests move it)
-        from trytond.modules.duoduo_pdd import sync
-        self.enterContext(mock.patch.object(sync, 'now', self.sim_now))
-
-    def sim_now(self):
-        return dt.datetime.fromtimestamp(int(self.sim.now()),
-            dt.timezone.utc).replace(tzinfo=None)
-
-    # --- the world ---
-
-    def member(self, level=0, referrer=None, city=None, nickname=None):
-        "A new member: its id"
-        n = next(_counter)
-        with committed():
-            pool = Pool()
-            Member = pool.get('duoduo.member')
-            Level = pool.get('duoduo.member.level')
-            level, = Level.search([('code', '=', level)])
-            member, = Member.create([{
-                        'phone': f'1390031{n:04d}',
-                        'nickname': nickname or f'm{n}',
-                        'level': level.id,
-                        'referrer': referrer,
-                        'city': city,
-                        }])
-            return member.id
-
-    def team(self, city=None):
-        """top 合伙人 ← mid 超级会员 ← low 普通用户 ← buyer 普通用户, and a city
-        agent in the buyer's city: {name: id}"""
-        city = city or f'city-{next(_counter)}'
-        team = {}
-        team['agent'] = self.member(level=3, city=city)
-        team['top'] = self.member(level=2)
-        team['mid'] = self.member(level=1, referrer=team['top'])
-        team['low'] = self.member(level=0, referrer=team['mid'])
-        team['buyer'] = self.member(level=0, referrer=team['low'],
-            city=city)
-        return team
-
-    def uid(self, member_id):
-        with committed():
-            return Pool().get('duoduo.member')(member_id).pdd_uid
-
-    def buy(self, member_id, order_amount=10000, **kwargs):
-        "The member buys through their link (amount in 分): the PDD item"
-        params = json.dumps({'uid': self.uid(member_id)},
-            separators=(',', ':'))
-        return self.sim.place_order(custom_parameters=params,
-            order_amount=order_amount, **kwargs)
-
-    def upsert(self, *items):
-        with committed():
-            Order = Pool().get('duoduo.pdd.order')
-            result = Order.upsert_pdd_items(list(items))
-            return [(o.id, old, new) for o, old, new in result.changes]
-
-    def move(self, item, status):
-        "PDD moves the order to status; we store what PDD answers"
-        item = self.sim.set_order_status(item['order_sn'], status, advance=60)
-        self.upsert(item)
-        return item
+    # --- the world (members, orders: CommissionWorld) ---
 
     def run_increment(self):
         with committed():
@@ -124,12 +47,6 @@ class LifecycleTestCase(RouteTestCase):
             self.assertEqual(run.state, 'done', run.error)
 
     # --- what we read ---
-
-    def order_id(self, item):
-        with committed():
-            Order = Pool().get('duoduo.pdd.order')
-            order, = Order.search([('order_sn', '=', item['order_sn'])])
-            return order.id
 
     def entries(self, item):
         """The order's entries, oldest first: (kind, money_type, order_status,
@@ -162,9 +79,6 @@ class LifecycleTestCase(RouteTestCase):
     def income(self, member):
         with committed():
             return Pool().get('duoduo.member')(member).get_info()
-
-    def promotion(self, item):
-        return (D(item['promotion_amount']) / 100).quantize(CENT)
 
     # --- the tests ---
 
@@ -265,14 +179,7 @@ class LifecycleTestCase(RouteTestCase):
         share, = [a for (acc, m), a in self.entries(item)[0][3].items()
             if acc == 'member_pending']
         # the buyer withdraws what is available
-        with committed():
-            Entry = Pool().get('duoduo.ledger.entry')
-            Entry.post(f'test-withdrawal-{item["order_sn"]}', [
-                    {'account': 'member_available', 'member': t['buyer'],
-                        'amount': -share},
-                    {'account': 'member_withdrawing', 'member': t['buyer'],
-                        'amount': share},
-                    ], '6')
+        self.withdraw(t['buyer'], share, f'test-withdrawal-{item["order_sn"]}')
         self.assertEqual(self.balances(t['buyer'])[t['buyer']],
             (D('0.00'), D('0.00')))
 
@@ -429,7 +336,7 @@ class LifecycleTestCase(RouteTestCase):
     def test_late_attribution(self):
         """An order bought on a PID nobody held goes to the platform; when
         the PID's partner is known the next sync splits it for the team"""
-        pool_pid = f'9050214_{next(_counter)}'
+        pool_pid = f'9050214_{self.number()}'
         with committed():
             Pid = Pool().get('duoduo.pdd.pid')
             pid, = Pid.create([{'p_id': pool_pid, 'name': 'partner',
@@ -497,7 +404,7 @@ class LifecycleTestCase(RouteTestCase):
         """Random trees, plans and status sequences: every entry balanced,
         Σ shares ≤ promotion_amount, balance = Σ lines, and the same events
         give the same entries"""
-        n = next(_counter)
+        n = self.number()
         with Transaction().start(DB_NAME, 0) as transaction:
             try:
                 self._check_properties(n, referrers, levels, rates,
@@ -516,13 +423,15 @@ class LifecycleTestCase(RouteTestCase):
         Line = pool.get('duoduo.ledger.line')
         level_ids = {l.code: l.id for l in Level.search([])}
 
-        # a random tree: each member's referrer is one made before it
+        # a random tree: each member's referrer is one made before it; the
+        # levels stay as drawn (a level rule raising the buyer after the
+        # first order settles would split the second one otherwise)
         members = []
         for i, ref in enumerate(referrers):
             referrer = members[ref % len(members)].id if members and ref else None
             member, = Member.create([{'phone': f'1380{n:04d}{i:03d}',
                         'nickname': f'p{n}-{i}', 'referrer': referrer,
-                        'level': level_ids[levels[i]],
+                        'level': level_ids[levels[i]], 'level_locked': True,
                         'city': f'pcity-{n}'}])
             members.append(member)
         buyer = members[-1]

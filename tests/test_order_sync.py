@@ -794,6 +794,14 @@ class OrderSyncTestCase(RouteTestCase):
 
             order, = Order.search([('order_sn', '=', paid['order_sn'])])
             row = order.contract_row()
+            # the member's own share, frozen in the ledger until PDD settles
+            Line = Pool().get('duoduo.ledger.line')
+            share = sum(l.amount for l in Line.search([
+                        ('order', '=', order.id),
+                        ('member', '=', member_id),
+                        ('account', '=', 'member_pending'),
+                        ]))
+            self.assertGreater(share, 0)
             self.assertEqual(row, {
                     'id': order.id,
                     'trade_id': paid['order_sn'],
@@ -804,7 +812,7 @@ class OrderSyncTestCase(RouteTestCase):
                         ).quantize(Decimal('0.01')),
                     'commission': (Decimal(paid['promotion_amount']) / 100
                         ).quantize(Decimal('0.01')),
-                    'pub_share_pre_fee': Decimal('0.00'),
+                    'pub_share_pre_fee': share,
                     'tk_status': 3,
                     'create_time': paid['order_create_time'],
                     'earning_time': 0,

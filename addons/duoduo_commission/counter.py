@@ -16,11 +16,31 @@ value is always the double nearest the exact amount and reads back exact
 import datetime as dt
 from decimal import Decimal
 
-from sql import Conflict, Excluded
+from sql import Conflict, Table
 from sql.functions import Round
 
 from trytond import backend
 from trytond.transaction import Transaction
+
+
+class _Excluded(Table):
+    """The row an INSERT … ON CONFLICT could not insert, spelled in lower
+    case: python-sql's Excluded quotes it as "EXCLUDED", which PostgreSQL
+    (case-sensitive for quoted names) does not know"""
+
+    def __init__(self):
+        super().__init__('excluded')
+
+    @property
+    def alias(self):
+        return 'excluded'
+
+    @property
+    def has_alias(self):
+        return False
+
+
+Excluded = _Excluded()
 
 
 def _added(column, excluded, delta):

@@ -521,42 +521,18 @@ class Line(ImmutableMixin, ModelSQL, ModelView):
     @classmethod
     def incomes(cls, members, at=None):
         """{member id: {balance, total_income, today_income}} as "my" page
-        shows them, one grouped query (per slice of members).
+        shows them.
 
         balance: available; total_income: the cash accounts' lines of money
         types 1-5 (accruals minus reversals: settlements net to zero per
         member, withdrawals are type 6); today_income: the same posted in
-        the Asia/Shanghai day holding `at` (naive UTC, default now)."""
-        line = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        amount = amount_column(line)
-        start, end = shanghai_day(at)
-        income = line.money_type.in_(INCOME_MONEY_TYPES)
-        today = income & (line.posted_at >= start) & (line.posted_at < end)
-        ids = [int(m) for m in members]
-        result = {i: {
-                'balance': ZERO,
-                'total_income': ZERO,
-                'today_income': ZERO,
-                } for i in ids}
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*line.select(line.member,
-                    sum_money(Case(
-                            (line.account == 'member_available',
-                                amount),
-                            else_=Literal(0))),
-                    sum_money(Case((income, amount), else_=Literal(0))),
-                    sum_money(Case((today, amount), else_=Literal(0))),
-                    where=in_ids(line.member, sub_ids)
-                    & line.account.in_(CASH_ACCOUNTS),
-                    group_by=[line.member]))
-            for member_id, balance, total, today_total in cursor:
-                result[member_id] = {
-                    'balance': money(balance),
-                    'total_income': money(total),
-                    'today_income': money(today_total),
-                    }
-        return result
+        the Asia/Shanghai day holding `at` (naive UTC, default now).
+
+        Read from the members' daily income rows (duoduo.ledger.member_day,
+        derived from the lines), not from the lines: a team leader has a
+        line for every team order."""
+        MemberDay = Pool().get('duoduo.ledger.member_day')
+        return MemberDay.incomes(members, at=at)
 
 
 class Member(metaclass=PoolMeta):

@@ -52,6 +52,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .ledger import (
+    CASH_ACCOUNTS, INCOME_MONEY_TYPES, amount_column, money, sum_money)
 from .plan import BUYER_MONEY_TYPE, MAX_DEPTH, TEAM_MONEY_TYPE
 
 PENDING, AVAILABLE, REVERSED = 'pending', 'available', 'reversed'
@@ -387,6 +389,49 @@ class Order(metaclass=PoolMeta):
                 **order._cause('reverse', order_status))
         return {'commission_state': REVERSED}
 
+    # --- what the member reads ---
+
+    def member_share_estimate(self):
+        """The buyer's current share of the order (pub_share_pre_fee): their
+        lines on it in the ledger (accruals minus reversals, on the cash
+        accounts), or, before anything is booked, their share under the
+        plan by the order's team snapshot"""
+        pool = Pool()
+        Line = pool.get('duoduo.ledger.line')
+        if not self.member:
+            return Decimal('0.00')
+        if self.commission_state:
+            line = Line.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*line.select(sum_money(amount_column(line)),
+                    where=(line.order == self.id)
+                    & (line.member == self.member.id)
+                    & line.account.in_(CASH_ACCOUNTS)
+                    & line.money_type.in_(INCOME_MONEY_TYPES)))
+            amount, = cursor.fetchone()
+            return money(amount)
+        if phase(self.order_status) in {None, REVERSED}:
+            return Decimal('0.00')
+        shares, _ = self.commission_split()
+        return sum((s.amount for s in shares
+                if int(s.member) == self.member.id), Decimal('0.00'))
+
+    # --- orders stored before the module was activated ---
+
+    @classmethod
+    def book_unbooked(cls):
+        """Book the commission of the orders that have a phase but were never
+        booked (stored before duoduo_commission was activated): the count
+        of orders booked. Run daily by a cron, and at its first tick after
+        activation."""
+        orders = cls.search([
+                ('commission_state', '=', None),
+                ('order_status', 'in', list(PHASES)),
+                ], order=[('id', 'ASC')])
+        for order in orders:
+            cls.process_commission(order, order.order_status)
+        return len(orders)
+
     @classmethod
     def view_attributes(cls):
         return super().view_attributes() + [
@@ -395,3 +440,13 @@ class Order(metaclass=PoolMeta):
                     & ~Eval('commission_state'),
                     }),
             ]
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('duoduo.pdd.order|book_unbooked', "Book Unbooked PDD Orders"))

@@ -2,7 +2,6 @@
 balances (sums of lines, checked against a naive Python sum)."""
 import datetime as dt
 from decimal import Decimal
-from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,29 +14,22 @@ from trytond.transaction import Transaction
 from trytond.modules.duoduo_commission import ledger
 from trytond.modules.duoduo_commission.exceptions import (
     LedgerChangeError, LedgerPostError)
+from trytond.modules.duoduo_commission.tests import tools
+from trytond.modules.duoduo_commission.tests.tools import (
+    MembersMixin, post_moves)
 
 D = Decimal
 
 
 def clock(*args):
     "Patch the ledger's clock to the naive UTC datetime(*args)"
-    return patch.object(ledger, 'now', return_value=dt.datetime(*args))
+    return tools.clock(dt.datetime(*args))
 
 
-class LedgerTestCase(ModuleTestCase):
+class LedgerTestCase(MembersMixin, ModuleTestCase):
     "The ledger of duoduo_commission"
     module = 'duoduo_commission'
-    _phones = 0
-
-    def members(self, count):
-        Member = Pool().get('duoduo.member')
-        members = []
-        for _ in range(count):
-            LedgerTestCase._phones += 1
-            members.extend(Member.create([{
-                            'phone': f'1391234{LedgerTestCase._phones:04d}',
-                            }]))
-        return members
+    phone_prefix = '1391234'
 
     def order(self, order_sn='LEDGER-1'):
         Order = Pool().get('duoduo.pdd.order')
@@ -442,16 +434,10 @@ class LedgerTestCase(ModuleTestCase):
     @with_transaction()
     def test_get_info_today_in_shanghai(self):
         "A line posted at 16:30 UTC counts in the next Shanghai day"
-        Entry = Pool().get('duoduo.ledger.entry')
         member, other = self.members(2)
 
         def post(key, at, money_type, *moves):
-            lines = [{'account': account, 'member': member, 'amount': D(a)}
-                for account, a in moves]
-            lines.append({'account': 'pdd_receivable',
-                    'amount': -sum(l['amount'] for l in lines)})
-            with clock(*at):
-                Entry.post(key, lines, money_type)
+            post_moves(key, dt.datetime(*at), money_type, member, *moves)
 
         # 23:59:59 on 30 November in Shanghai
         post('a', (2026, 11, 30, 15, 59, 59), '2', ('member_pending', '1.00'))
