@@ -29,6 +29,7 @@ node_modules/.installed: package.json
 # duoduo_api (--all alone refuses a graph with inactive dependencies).
 demo-db: install
 	mkdir -p var
+	PYTHON=$(PY) bin/check-demo-db var/$(DEMO_DB).sqlite
 	if [ ! -s var/$(DEMO_DB).sqlite ]; then \
 		touch var/$(DEMO_DB).sqlite; \
 		head -c 24 /dev/urandom | base64 > var/.adminpass; \

@@ -124,18 +124,19 @@ def populate(args, uri, pool):
                     member_id, 'uid', state, 1, 1 if state == 'available'
                     else 0, promotion, promotion * 10, paid, paid, 0, now))
             share = (promotion * BUYER_SHARE).quantize(CENT, 'ROUND_DOWN')
-            posts = [('accrue', '2', 1)]
+            posts = [('accrue', 'commission', 1)]
             if state == 'reversed':
-                posts.append(('accrue:reversed', '5', -1))
-            for kind, money_type, sign in posts:
+                posts.append(('accrue:reversed', 'reversal', -1))
+            for step, kind, sign in posts:
+                origin = f'duoduo.pdd.order,{order_id}'
                 entry_rows.append((entry_id,
-                        f'duoduo.pdd.order:{order_id}:1:{kind}:2', paid,
-                        money_type, order_id, 0, now))
+                        f'duoduo.pdd.order:{order_id}:1:{step}:commission',
+                        paid, kind, origin, 0, now))
                 for account, holder, amount in [
                         ('member_pending', member_id, share),
                         ('pdd_receivable', None, -share)]:
                     line_rows.append((line_id, entry_id, account, holder,
-                            sign * amount, money_type, order_id, paid, 0,
+                            sign * amount, kind, origin, paid, 0,
                             now))
                     line_id += 1
                 entry_id += 1
@@ -146,9 +147,9 @@ def populate(args, uri, pool):
             'order_amount', 'order_pay_time', 'order_create_time',
             'create_uid', 'create_date'], order_rows)
     bulk_insert(uri, cursor, entry_table, ['id', 'key', 'posted_at',
-            'money_type', 'order', 'create_uid', 'create_date'], entry_rows)
+            'kind', 'origin', 'create_uid', 'create_date'], entry_rows)
     bulk_insert(uri, cursor, line_table, ['id', 'entry', 'account', 'member',
-            'amount', 'money_type', 'order', 'posted_at', 'create_uid',
+            'amount', 'kind', 'origin', 'posted_at', 'create_uid',
             'create_date'], line_rows)
     transaction.commit()
     print(f"inserted {len(rows)} members, {len(order_rows)} orders, "

@@ -277,4 +277,4 @@ class CommissionWorld:
                         'amount': -amount},
                     {'account': 'member_withdrawing', 'member': member_id,
                         'amount': amount},
-                    ], '6')
+                    ], 'withdrawal')

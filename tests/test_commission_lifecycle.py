@@ -57,7 +57,7 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
             Order = pool.get('duoduo.pdd.order')
             order, = Order.search([('order_sn', '=', item['order_sn'])])
             result = []
-            for entry in sorted(Entry.search([('order', '=', order.id)]),
+            for entry in sorted(Entry.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]),
                     key=lambda e: e.id):
                 lines = {}
                 for line in entry.lines:
@@ -65,7 +65,7 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
                         else None)
                     lines[key] = lines.get(key, D(0)) + line.amount
                 kind = entry.key.split(':', 2)[2]
-                result.append((kind, entry.money_type, entry.order_status,
+                result.append((kind, entry.kind, entry.order_status,
                         lines))
             return result
 
@@ -481,17 +481,17 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
             return order, items
 
         def normalized(order):
-            entries = sorted(Entry.search([('order', '=', order.id)]),
+            entries = sorted(Entry.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]),
                 key=lambda e: e.id)
             keys = {e.id: e.key.split(':', 2)[2] for e in entries}
-            return [(keys[e.id], e.money_type, e.order_status,
+            return [(keys[e.id], e.kind, e.order_status,
                     keys.get(e.reversal_of.id) if e.reversal_of else None,
                     sorted((l.account, l.member.id if l.member else 0,
                             l.amount) for l in e.lines))
                 for e in entries]
 
         first, items = play(f'prop-{n}-a')
-        entries = Entry.search([('order', '=', first.id)])
+        entries = Entry.search([('origin', '=', f'duoduo.pdd.order,{first.id}')])
         for entry in entries:
             amounts = [l.amount for l in entry.lines]
             self.assertEqual(sum(amounts, D(0)), 0, entry.key)
@@ -520,7 +520,7 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
                     5: 'available', 4: 'reversed', 10: 'reversed'}.get(s)
             for s in statuses]
         phases = [p for p in phases if p]
-        order_lines = Line.search([('order', '=', first.id)])
+        order_lines = Line.search([('origin', '=', f'duoduo.pdd.order,{first.id}')])
         per_account = {}
         for line in order_lines:
             per_account[line.account] = per_account.get(
@@ -564,7 +564,7 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         """Two sync passes processing the same change at once: one set of
         entries (the second waits for the order's lock, then is run again
         and finds nothing left to do)"""
-        from trytond.modules.duoduo_pdd.sync import in_own_transaction
+        from trytond.modules.duoduo_base.tools import in_own_transaction
         t = self.team()
         item = self.buy(t['buyer'])
         self.upsert(item)

@@ -107,9 +107,9 @@ class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
 
     def setUp(self):
         super().setUp()
-        from trytond.modules.duoduo_commission import ledger
+        from trytond.modules.duoduo_base import tools
         # the ledger posts at the simulator's time: the test's month
-        self.enterContext(mock.patch.object(ledger, 'now', self.sim_now))
+        self.enterContext(mock.patch.object(tools, 'now', self.sim_now))
         n = next(_months)
         self.month = dt.date(2021 + n // 12, n % 12 + 1, 1)
         self.next_month = (self.month + dt.timedelta(days=32)).replace(day=1)
@@ -135,9 +135,9 @@ class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
         order_id = self.order_id(item)
         with committed():
             Line = Pool().get('duoduo.ledger.line')
-            return [(l.money_type, l.account,
+            return [(l.kind, l.account,
                     l.member.id if l.member else None, l.amount)
-                for l in Line.search([('order', '=', order_id)])]
+                for l in Line.search([('origin', '=', f'duoduo.pdd.order,{order_id}')])]
 
     def withdraw_all(self, member_id, key):
         "The member withdraws every available fen (no withdraw addon yet)"

@@ -11,7 +11,7 @@ from support import CommissionWorld, ContractTestCase, committed
 
 from trytond.pool import Pool
 
-from trytond.modules.duoduo_commission import ledger
+from trytond.modules.duoduo_base import tools
 
 D = Decimal
 CENT = D('0.01')
@@ -42,7 +42,7 @@ class IncomeRoutesTestCase(CommissionWorld, ContractTestCase):
         # the ledger's clock: entries are posted at self.at, and "today"
         # is the Shanghai day holding it
         self.at = MORNING
-        self.enterContext(mock.patch.object(ledger, 'now',
+        self.enterContext(mock.patch.object(tools, 'now',
                 lambda: self.at))
 
     # --- the world (more in CommissionWorld) ---

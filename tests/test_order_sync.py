@@ -797,7 +797,7 @@ class OrderSyncTestCase(RouteTestCase):
             # the member's own share, frozen in the ledger until PDD settles
             Line = Pool().get('duoduo.ledger.line')
             share = sum(l.amount for l in Line.search([
-                        ('order', '=', order.id),
+                        ('origin', '=', f'duoduo.pdd.order,{order.id}'),
                         ('member', '=', member_id),
                         ('account', '=', 'member_pending'),
                         ]))

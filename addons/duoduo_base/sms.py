@@ -1,21 +1,17 @@
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import secrets
 
-from sql import Select
-
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.transaction import Transaction
 
 from .exceptions import (
     SmsCodeError, SmsRateLimitError, SmsSendError, SmsVendorThrottledError)
 from .phone import mask_phone
 from .sms_gateway import get_gateway
+from .tools import advisory_lock, fresh_snapshot
 
 SCENES = [
     ('login', "Login"),
@@ -91,8 +87,11 @@ class SmsCode(ModelSQL, ModelView):
         config = Configuration(1)
         now = dt.datetime.now()
         day_ago = now - dt.timedelta(days=1)
-        cls._lock_phone(phone)
-        with cls._fresh_view():
+        # two requests for one phone check the limits one after the other
+        # (the second in a snapshot that sees the code the first sent);
+        # other phones keep flowing while a slow vendor answers
+        advisory_lock(f'duoduo.sms.code:{phone}')
+        with fresh_snapshot():
             last = cls.search([
                     ('phone', '=', phone),
                     ('state', '!=', 'failed'),
@@ -149,30 +148,6 @@ class SmsCode(ModelSQL, ModelView):
         elif not result.ok:
             raise SmsSendError(gettext('duoduo_base.msg_sms_vendor_failed'))
         return config.sms_code_ttl
-
-    @staticmethod
-    def _lock_phone(phone):
-        """Hold the phone until this transaction ends, so that two requests
-        for one phone check the limits one after the other; other phones
-        keep flowing while a slow vendor answers."""
-        transaction = Transaction()
-        key = int(hashlib.sha256(
-                f'duoduo.sms.code:{phone}'.encode('utf-8')).hexdigest()[:15],
-            16)
-        cursor = transaction.connection.cursor()
-        cursor.execute(*Select([
-                    transaction.database.lock_id(key, timeout=10)]))
-
-    @staticmethod
-    def _fresh_view():
-        """A transaction that sees what others committed until now.
-
-        PostgreSQL runs ours in repeatable read: its snapshot may predate
-        the code a request that held the phone just sent. SQLite needs
-        none: a writer with a stale snapshot fails and starts again."""
-        if backend.name == 'postgresql':
-            return Transaction().new_transaction(readonly=True)
-        return contextlib.nullcontext()
 
     @classmethod
     def check(cls, phone, scene, code):

@@ -1,572 +1,65 @@
-"""The ledger: an append-only double-entry journal of members' money.
+"""What commission adds to the ledger: PDD orders as the origin of entries
+(with the PDD status that caused them), PDD's commission receivable, and
+the kinds of a commission (the buyer's own, the team's)."""
+from sql import Cast
+from sql.operators import Concat
 
-Every movement is one entry (`duoduo.ledger.entry`) of lines
-(`duoduo.ledger.line`) that add up to zero, in Decimal, fen-exact. A line's
-amount is what its account holds: positive is owed to or held by the
-holder (a member, the platform), so PDD's commission receivable is negative
-while PDD owes it.
+from trytond.model import fields
+from trytond.pool import PoolMeta
 
-`Entry.post` is the only writer: it checks the lines, and a key already
-posted returns the entry posted under it, unchanged (replaying an event is
-a no-op). `Entry.reverse` posts the negation of an entry. Entries and lines
-are never written nor deleted, by anybody: corrections are new entries.
+from .plan import BUYER_KIND, TEAM_KIND
 
-Balances are sums of lines (`Line.balance`, `Line.balances`), computed by
-the database. PostgreSQL adds NUMERIC exactly; SQLite stores Decimal as
-text and would add floats, so there the sums add integer fen.
-
-Concurrency (PostgreSQL): posting takes a transaction-level advisory lock
-on the key, so two transactions posting one key run one after the other.
-The second may hold a snapshot older than the first's commit and not see
-its entry; its insert then hits the unique key and post raises
-DatabaseOperationalError, which the RPC dispatcher, the cron and the order
-sync answer by running the transaction again; the new run finds the entry.
-"""
-import collections
-import datetime as dt
-import hashlib
-import logging
-from decimal import Decimal
-from zoneinfo import ZoneInfo
-
-from sql import Cast, Literal, Null, Select
-from sql.aggregate import Sum
-from sql.conditionals import Case
-from sql.functions import Round
-
-from trytond import backend
-from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Unique, fields
-from trytond.model.exceptions import SQLConstraintError
-from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, without_check_access
-
-from .exceptions import LedgerChangeError, LedgerPostError
-
-logger = logging.getLogger(__name__)
-
-ACCOUNTS = [
-    ('pdd_receivable', "PDD Commission Receivable"),
-    ('member_pending', "Member Pending"),
-    ('member_available', "Member Available"),
-    ('member_withdrawing', "Member Withdrawing"),
-    ('member_paid', "Member Paid Out"),
-    ('member_points', "Member Points"),
-    ('platform_margin', "Platform Margin"),
-    ]
-ACCOUNT_NAMES = {a for a, _ in ACCOUNTS}
-# the accounts that carry a member (and only they do)
-MEMBER_ACCOUNTS = {a for a in ACCOUNT_NAMES if a.startswith('member_')}
-# the contract's money_type
-MONEY_TYPES = [
-    ('1', "New Member Bonus"),
-    ('2', "Commission"),
-    ('3', "Team Commission"),
-    ('4', "Subsidy"),
-    ('5', "Reversal"),
-    ('6', "Withdrawal"),
-    ]
-MONEY_TYPE_NAMES = {t for t, _ in MONEY_TYPES}
-# a member's money in cash: income moves between them (settlement moves
-# pending to available, a withdrawal available to withdrawing to paid)
-CASH_ACCOUNTS = [
-    'member_pending', 'member_available', 'member_withdrawing', 'member_paid']
-# what counts as income: accruals and their reversals, not withdrawals
-INCOME_MONEY_TYPES = ['1', '2', '3', '4', '5']
-# Member Function field -> account
-BALANCE_FIELDS = {
-    'balance_pending': 'member_pending',
-    'balance_available': 'member_available',
-    'balance_withdrawing': 'member_withdrawing',
-    'balance_paid': 'member_paid',
-    }
-CAUSES = {
-    'order', 'order_status', 'description', 'reversal_of', 'user', 'reason'}
-CENT = Decimal('0.01')
-ZERO = Decimal('0.00')
-# Numeric(16, 2)
-MAX_AMOUNT = Decimal(10) ** 14
-TIMEZONE = ZoneInfo('Asia/Shanghai')
-POST_CONTEXT = '_duoduo_ledger_post'  # private: RPC clients cannot set it
+ORDER_MODEL = 'duoduo.pdd.order'
 
 
-def now():
-    "The ledger's clock: naive UTC, like every Tryton DateTime"
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+def order_origin(order_id):
+    "The origin text of the PDD order order_id (a Reference's value)"
+    return f'{ORDER_MODEL},{int(order_id)}'
 
 
-def shanghai_date(at=None):
-    "The Asia/Shanghai calendar date holding `at` (naive UTC, default now)"
-    if at is None:
-        at = now()
-    return at.replace(tzinfo=dt.timezone.utc).astimezone(TIMEZONE).date()
+def order_origin_column(order_table):
+    "SQL: the origin text of each row of a duoduo_pdd_order table"
+    return Concat(f'{ORDER_MODEL},', Cast(order_table.id, 'VARCHAR'))
 
 
-def shanghai_bounds(start_date, end_date):
-    """[start, end) in naive UTC of the Asia/Shanghai dates from start_date
-    up to (not including) end_date"""
-    return tuple(
-        dt.datetime.combine(d, dt.time(), tzinfo=TIMEZONE).astimezone(
-            dt.timezone.utc).replace(tzinfo=None)
-        for d in [start_date, end_date])
-
-
-def shanghai_day(at=None):
-    """[start, end) of the Asia/Shanghai day holding `at` (naive UTC, default
-    now), as naive UTC datetimes"""
-    day = shanghai_date(at)
-    return shanghai_bounds(day, day + dt.timedelta(days=1))
-
-
-def sum_money(expression):
-    """SQL SUM of a money expression, exact on both databases (read the
-    result with `money`)"""
-    if backend.name == 'sqlite':
-        # SUM would add floats: add integer fen
-        return Sum(Cast(Round(expression * 100), 'INTEGER'))
-    return Sum(expression)
-
-
-def money(value):
-    "A Decimal in 元 from what `sum_money` answered (None: nothing summed)"
-    if value is None:
-        return ZERO
-    if backend.name == 'sqlite':
-        return (Decimal(int(value)) / 100).quantize(CENT)
-    return Decimal(value).quantize(CENT)
-
-
-def amount_column(table):
-    "The amount column of ledger lines, to compare or add in SQL"
-    if backend.name == 'sqlite':
-        # stored as text: compared as text, and added as floats
-        return Cast(table.amount, 'NUMERIC')
-    return table.amount
-
-
-def in_ids(column, ids):
-    return fields.SQL_OPERATORS['in'](column, [int(i) for i in ids])
-
-
-def lock_id(key):
-    "The PostgreSQL advisory lock id of an entry key (a signed bigint)"
-    digest = hashlib.sha256(f'duoduo.ledger.entry:{key}'.encode()).hexdigest()
-    return int(digest[:15], 16)
-
-
-def _id(value):
-    "A record, an id or None as an id or None"
-    return int(value) if value is not None else None
-
-
-class ImmutableMixin:
-    "Created by Entry.post only; never written nor deleted"
-    __slots__ = ()
-
-    @classmethod
-    def create(cls, vlist):
-        if not Transaction().context.get(POST_CONTEXT):
-            raise LedgerChangeError(gettext(
-                    'duoduo_commission.msg_ledger_post_only'))
-        return super().create(vlist)
-
-    @classmethod
-    def check_modification(cls, mode, records, values=None, external=False):
-        super().check_modification(
-            mode, records, values=values, external=external)
-        # everybody, root included: a wrong entry is corrected by another
-        if mode in {'write', 'delete'} and records:
-            raise LedgerChangeError(gettext(
-                    'duoduo_commission.msg_ledger_immutable'))
-
-
-class Entry(ImmutableMixin, ModelSQL, ModelView):
-    """Ledger Entry
-
-    One money movement: balanced lines and their cause."""
+class Entry(metaclass=PoolMeta):
     __name__ = 'duoduo.ledger.entry'
-    _rec_name = 'key'
 
-    key = fields.Char("Key", required=True, readonly=True,
-        help="Idempotency key: posting a key again returns this entry.")
-    posted_at = fields.DateTime("Posted At", required=True, readonly=True)
-    money_type = fields.Selection(MONEY_TYPES, "Money Type", required=True,
-        readonly=True, sort=False)
-    description = fields.Char("Description", readonly=True)
-    order = fields.Many2One('duoduo.pdd.order', "Order", readonly=True,
-        ondelete='RESTRICT')
     order_status = fields.Integer("Order Status", readonly=True,
         help="PDD's order_status that caused the entry.")
-    reversal_of = fields.Many2One('duoduo.ledger.entry', "Reversal Of",
-        readonly=True, ondelete='RESTRICT')
-    user = fields.Many2One('res.user', "User", readonly=True,
-        ondelete='RESTRICT', help="The staff member of a manual entry.")
-    reason = fields.Text("Reason", readonly=True)
-    lines = fields.One2Many('duoduo.ledger.line', 'entry', "Lines",
-        readonly=True)
-    total = fields.Function(fields.Numeric("Amount", digits=(16, 2),
-            help="The sum of the positive lines."), 'get_total')
-    members = fields.Function(fields.Many2Many(
-            'duoduo.member', None, None, "Members"),
-        'get_members', searcher='search_members')
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('key_unique', Unique(t, t.key),
-                'duoduo_commission.msg_ledger_entry_key_unique'),
+        cls.kind.selection += [
+            (BUYER_KIND, "Commission"),
+            (TEAM_KIND, "Team Commission"),
             ]
-        cls._sql_indexes.update({
-                Index(t, (t.posted_at, Index.Range())),
-                Index(t, (t.order, Index.Equality())),
-                Index(t, (t.reversal_of, Index.Equality())),
-                })
-        cls._order = [('posted_at', 'DESC'), ('id', 'DESC')]
 
     @classmethod
-    def get_total(cls, entries, name):
-        Line = Pool().get('duoduo.ledger.line')
-        line = Line.__table__()
-        amount = amount_column(line)
-        cursor = Transaction().connection.cursor()
-        result = dict.fromkeys(map(int, entries), ZERO)
-        for sub_ids in grouped_slice(entries, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*line.select(line.entry,
-                    sum_money(Case((amount > 0, amount), else_=Literal(0))),
-                    where=in_ids(line.entry, map(int, sub_ids)),
-                    group_by=[line.entry]))
-            for entry_id, total in cursor:
-                result[entry_id] = money(total)
-        return result
+    def _get_origin(cls):
+        return super()._get_origin() + [ORDER_MODEL]
 
     @classmethod
-    def get_members(cls, entries, name):
-        Line = Pool().get('duoduo.ledger.line')
-        line = Line.__table__()
-        cursor = Transaction().connection.cursor()
-        result = {e.id: [] for e in entries}
-        for sub_ids in grouped_slice(entries, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*line.select(line.entry, line.member,
-                    where=in_ids(line.entry, map(int, sub_ids))
-                    & (line.member != Null),
-                    group_by=[line.entry, line.member],
-                    order_by=[line.entry, line.member]))
-            for entry_id, member_id in cursor:
-                result[entry_id].append(member_id)
-        return result
+    def income_kinds(cls):
+        return super().income_kinds() | {BUYER_KIND, TEAM_KIND}
 
     @classmethod
-    def search_members(cls, name, clause):
-        return [('lines.member',) + tuple(clause[1:])]
+    def _cause_fields(cls):
+        return super()._cause_fields() | {'order_status'}
 
-    # --- the only way money moves ---
-
-    @classmethod
-    def post(cls, key, lines, money_type, **cause):
-        """Post the entry `key` of `lines`, or return the entry already
-        posted under `key` (unchanged, nothing written).
-
-        lines: [{'account', 'member' (record, id or None), 'amount'
-        (Decimal)}]; cause: order, order_status, description, reversal_of,
-        user, reason. Raises LedgerPostError for lines that are not fen
-        Decimals, that leave a member out or put one in where none goes, or
-        that do not add up to zero."""
-        pool = Pool()
-        Line = pool.get('duoduo.ledger.line')
-        unknown = set(cause) - CAUSES
-        if unknown:
-            raise TypeError(f"unknown causes: {', '.join(sorted(unknown))}")
-        if not isinstance(key, str) or not key.strip():
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_key_required'))
-        if money_type not in MONEY_TYPE_NAMES:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_money_type_invalid',
-                    key=key, money_type=money_type))
-        lines = [Line.check_post_values(key, values) for values in lines]
-        if len(lines) < 2:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_too_few_lines', key=key))
-        total = sum((line['amount'] for line in lines), ZERO)
-        if total != 0:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_unbalanced',
-                    key=key, total=total))
-        cause = {
-            'order': _id(cause.get('order')),
-            'order_status': (int(cause['order_status'])
-                if cause.get('order_status') is not None else None),
-            'description': cause.get('description'),
-            'reversal_of': _id(cause.get('reversal_of')),
-            'user': _id(cause.get('user')),
-            'reason': cause.get('reason'),
-            }
-
-        with without_check_access():
-            cls._lock_key(key)
-            entry = cls._posted(key)
-            if entry:
-                entry._check_replay(lines, money_type, cause)
-                return entry
-            posted_at = now()
-            common = {
-                'money_type': money_type,
-                'order': cause['order'],
-                'posted_at': posted_at,
-                }
-            values = dict(cause, key=key, money_type=money_type,
-                posted_at=posted_at,
-                lines=[('create', [dict(line, **common) for line in lines])])
-            try:
-                with Transaction().set_context(**{POST_CONTEXT: True}):
-                    entry, = cls.create([values])
-            except (SQLConstraintError, backend.DatabaseIntegrityError):
-                if cls._posted_elsewhere(key):
-                    # posted and committed after this transaction's snapshot
-                    raise backend.DatabaseOperationalError(
-                        f"ledger entry {key!r} was posted by a concurrent "
-                        "transaction; run this one again")
-                raise
-            cls.on_posted([entry])
-        return entry
-
-    @classmethod
-    def on_posted(cls, entries):
-        """Called in the posting transaction with the entries just posted
-        (never for a replayed key): the place to keep aggregates derived
-        from the lines (statistics, level rules) up to date. Extensions call
-        super()."""
-
-    @classmethod
-    def reverse(cls, entry, key, money_type='5', **cause):
-        """Post under `key` the entry that undoes `entry`: every line
-        negated, reversal_of = entry; the order defaults to entry's."""
-        cause.setdefault('order', entry.order)
-        cause.setdefault('description', gettext(
-                'duoduo_commission.msg_ledger_reversal_description',
-                key=entry.key))
-        cause['reversal_of'] = entry
-        lines = [{
-                'account': line.account,
-                'member': line.member,
-                'amount': -line.amount,
-                } for line in entry.lines]
-        return cls.post(key, lines, money_type, **cause)
-
-    @classmethod
-    def _lock_key(cls, key):
-        "Hold until the transaction ends the lock of the key (PostgreSQL)"
-        transaction = Transaction()
-        if backend.name != 'postgresql':
-            return  # SQLite serializes writers
-        cursor = transaction.connection.cursor()
-        cursor.execute(*Select([
-                    transaction.database.lock_id(lock_id(key), timeout=True)]))
-
-    @classmethod
-    def _posted(cls, key):
-        entries = cls.search([('key', '=', key)], limit=1)
-        return entries[0] if entries else None
-
-    @classmethod
-    def _posted_elsewhere(cls, key):
-        "Whether a committed entry has the key, whatever this snapshot sees"
-        if backend.name != 'postgresql':
-            return False
-        table = cls.__table__()
-        transaction = Transaction()
-        with transaction.new_transaction(readonly=True) as fresh:
-            cursor = fresh.connection.cursor()
-            cursor.execute(*table.select(table.id, where=table.key == key))
-            return cursor.fetchone() is not None
-
-    def _check_replay(self, lines, money_type, cause):
-        "Log a replay whose lines differ: a key reused for another movement"
-        def signature(lines):
-            return collections.Counter(
-                (l['account'], l['member'], l['amount']) for l in lines)
-        posted = [{
-                'account': l.account,
-                'member': l.member.id if l.member else None,
-                'amount': l.amount,
-                } for l in self.lines]
-        if (signature(posted) != signature(lines)
-                or self.money_type != money_type):
-            logger.warning("ledger key %r posted again with other lines "
-                "(kept the entry %d)", self.key, self.id)
+    @property
+    def order(self):
+        "The PDD order of the entry, or None"
+        if self.origin and self.origin.__name__ == ORDER_MODEL:
+            return self.origin
 
 
-class Line(ImmutableMixin, ModelSQL, ModelView):
-    """Ledger Line
-
-    What one account gains (positive) or loses in an entry."""
+class Line(metaclass=PoolMeta):
     __name__ = 'duoduo.ledger.line'
 
-    entry = fields.Many2One('duoduo.ledger.entry', "Entry", required=True,
-        readonly=True, ondelete='RESTRICT')
-    account = fields.Selection(ACCOUNTS, "Account", required=True,
-        readonly=True, sort=False)
-    member = fields.Many2One('duoduo.member', "Member", readonly=True,
-        ondelete='RESTRICT', help="The holder of a member account.")
-    amount = fields.Numeric("Amount", digits=(16, 2), required=True,
-        readonly=True, help="What the account gains (negative: loses).")
-    money_type = fields.Selection(MONEY_TYPES, "Money Type", required=True,
-        readonly=True, sort=False)
-    order = fields.Many2One('duoduo.pdd.order', "Order", readonly=True,
-        ondelete='RESTRICT')
-    posted_at = fields.DateTime("Posted At", required=True, readonly=True)
-
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.update({
-                Index(t, (t.entry, Index.Equality())),
-                Index(t,
-                    (t.member, Index.Equality()),
-                    (t.account, Index.Equality()),
-                    (t.posted_at, Index.Range())),
-                Index(t, (t.order, Index.Equality())),
-                Index(t, (t.posted_at, Index.Range())),
-                })
-        cls._order = [('posted_at', 'DESC'), ('id', 'DESC')]
-
-    def get_rec_name(self, name):
-        return f'{self.entry.rec_name} {self.account} {self.amount}'
-
-    @classmethod
-    def search_rec_name(cls, name, clause):
-        return [('entry.key',) + tuple(clause[1:])]
-
-    @classmethod
-    def check_post_values(cls, key, values):
-        "The values of a line to post, checked; raise LedgerPostError"
-        unknown = set(values) - {'account', 'member', 'amount'}
-        if unknown:
-            raise TypeError(
-                f"unknown line values: {', '.join(sorted(unknown))}")
-        account = values.get('account')
-        if account not in ACCOUNT_NAMES:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_account_invalid',
-                    key=key, account=account))
-        amount = values.get('amount')
-        # never a float, nor an int standing for who knows which unit
-        if not isinstance(amount, Decimal) or not amount.is_finite():
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_amount_not_decimal',
-                    key=key, account=account, amount=repr(amount)))
-        if abs(amount) >= MAX_AMOUNT:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_amount_too_large',
-                    key=key, account=account, amount=amount))
-        if amount != amount.quantize(CENT):
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_amount_precision',
-                    key=key, account=account, amount=amount))
-        member = _id(values.get('member'))
-        if account in MEMBER_ACCOUNTS and member is None:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_member_required',
-                    key=key, account=account))
-        if account not in MEMBER_ACCOUNTS and member is not None:
-            raise LedgerPostError(gettext(
-                    'duoduo_commission.msg_ledger_member_forbidden',
-                    key=key, account=account))
-        return {
-            'account': account,
-            'member': member,
-            'amount': amount.quantize(CENT),
-            }
-
-    # --- balances: sums of lines ---
-
-    @classmethod
-    def member_balances(cls, members, accounts):
-        """{member id: {account: Decimal}} of the members on the accounts,
-        one grouped query (per slice of members); 0.00 where no line"""
-        line = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        accounts = [accounts] if isinstance(accounts, str) else list(accounts)
-        ids = [int(m) for m in members]
-        result = {i: dict.fromkeys(accounts, ZERO) for i in ids}
-        if not accounts:
-            return result
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
-            cursor.execute(*line.select(line.member, line.account,
-                    sum_money(amount_column(line)),
-                    where=in_ids(line.member, sub_ids)
-                    & line.account.in_(accounts),
-                    group_by=[line.member, line.account]))
-            for member_id, account, amount in cursor:
-                result[member_id][account] = money(amount)
-        return result
-
-    @classmethod
-    def balance(cls, member, accounts):
-        "The Decimal sum of the member's lines on the account(s)"
-        balances = cls.member_balances([member], accounts)[int(member)]
-        return sum(balances.values(), ZERO)
-
-    @classmethod
-    def balances(cls, members, account):
-        "{member id: Decimal} of the members on the account(s)"
-        return {member_id: sum(amounts.values(), ZERO)
-            for member_id, amounts in cls.member_balances(
-                members, account).items()}
-
-    @classmethod
-    def incomes(cls, members, at=None):
-        """{member id: {balance, total_income, today_income}} as "my" page
-        shows them.
-
-        balance: available; total_income: the cash accounts' lines of money
-        types 1-5 (accruals minus reversals: settlements net to zero per
-        member, withdrawals are type 6); today_income: the same posted in
-        the Asia/Shanghai day holding `at` (naive UTC, default now).
-
-        Read from the members' daily income rows (duoduo.ledger.member_day,
-        derived from the lines), not from the lines: a team leader has a
-        line for every team order."""
-        MemberDay = Pool().get('duoduo.ledger.member_day')
-        return MemberDay.incomes(members, at=at)
-
-
-class Member(metaclass=PoolMeta):
-    __name__ = 'duoduo.member'
-
-    balance_pending = fields.Function(fields.Numeric(
-            "Pending", digits=(16, 2),
-            help="Commission of orders PDD has not settled yet (frozen)."),
-        'get_balances')
-    balance_available = fields.Function(fields.Numeric(
-            "Available", digits=(16, 2),
-            help="Money the member may withdraw; negative when a reversal "
-            "took back more than was left."),
-        'get_balances')
-    balance_withdrawing = fields.Function(fields.Numeric(
-            "Withdrawing", digits=(16, 2),
-            help="Withdrawals asked for and not paid yet."),
-        'get_balances')
-    balance_paid = fields.Function(fields.Numeric(
-            "Paid Out", digits=(16, 2),
-            help="Withdrawals paid to the member."),
-        'get_balances')
-
-    @classmethod
-    def get_balances(cls, members, names):
-        Line = Pool().get('duoduo.ledger.line')
-        balances = Line.member_balances(
-            members, [BALANCE_FIELDS[n] for n in names])
-        return {name: {m.id: balances[m.id][BALANCE_FIELDS[name]]
-                for m in members}
-            for name in names}
-
-    def get_info(self):
-        Line = Pool().get('duoduo.ledger.line')
-        info = super().get_info()
-        info.update(Line.incomes([self])[self.id])
-        return info
+        cls.account.selection.insert(
+            0, ('pdd_receivable', "PDD Commission Receivable"))

@@ -31,7 +31,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .ledger import INCOME_MONEY_TYPES, now
+from trytond.modules.duoduo_ledger.ledger import now
 from .order import CITY_AGENT_LEVEL_CODE
 
 # where a member's income is once PDD settled it
@@ -50,11 +50,13 @@ def settled_commission(members):
     """{member id: Decimal} of the members' settled commission, from their
     daily income rows (duoduo.ledger.member_day, kept from the lines in the
     same posting: a leader has a line for every team order)"""
-    MemberDay = Pool().get('duoduo.ledger.member_day')
+    pool = Pool()
+    MemberDay = pool.get('duoduo.ledger.member_day')
+    Entry = pool.get('duoduo.ledger.entry')
     day = MemberDay.__table__()
     sums = MemberDay.sums(members, day, {
             'settled': day.account.in_(SETTLED_ACCOUNTS)
-            & day.money_type.in_(INCOME_MONEY_TYPES),
+            & day.kind.in_(list(Entry.income_kinds())),
             })
     return {member_id: figures['settled']
         for member_id, figures in sums.items()}
@@ -294,11 +296,12 @@ class Entry(metaclass=PoolMeta):
     def on_posted(cls, entries):
         super().on_posted(entries)
         Member = Pool().get('duoduo.member')
+        income_kinds = cls.income_kinds()
         reached = {}
         for entry in entries:
             for line in entry.lines:
                 if (line.account == 'member_available' and line.amount > 0
-                        and line.money_type in INCOME_MONEY_TYPES):
+                        and line.kind in income_kinds):
                     reached.setdefault(line.member.id, entry.id)
         if reached:
             Member.apply_level_rules(Member.browse(list(reached)),

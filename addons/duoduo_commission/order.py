@@ -46,15 +46,17 @@ from decimal import Decimal
 
 from sql import For
 
+from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.duoduo_base.team import ancestor_ids
+from trytond.modules.duoduo_ledger.ledger import (
+    CASH_ACCOUNTS, amount_column, money, sum_money)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .ledger import (
-    CASH_ACCOUNTS, INCOME_MONEY_TYPES, amount_column, money, sum_money)
-from .plan import BUYER_MONEY_TYPE, MAX_DEPTH, TEAM_MONEY_TYPE
+from .ledger import order_origin
+from .plan import BUYER_KIND, MAX_DEPTH, TEAM_KIND
 
 PENDING, AVAILABLE, REVERSED = 'pending', 'available', 'reversed'
 PHASES = {
@@ -62,15 +64,8 @@ PHASES = {
     5: AVAILABLE,
     4: REVERSED, 10: REVERSED,
     }
-REVERSAL_MONEY_TYPE = '5'
+REVERSAL_KIND = 'reversal'
 CITY_AGENT_LEVEL_CODE = 3
-# entry descriptions: what members and finance read in the history
-DESCRIPTIONS = {
-    'accrue': "订单 %s 预估收益",
-    'settle': "订单 %s 已结算",
-    'unsettle': "订单 %s 结算撤回，重新冻结",
-    'reverse': "订单 %s 维权扣回",
-    }
 
 
 def phase(order_status):
@@ -117,7 +112,7 @@ class Order(metaclass=PoolMeta):
         help="How many times the commission was accrued afresh.")
     commission_step = fields.Integer("Commission Step", readonly=True,
         help="Settlements and their undoing within the generation.")
-    ledger_lines = fields.One2Many('duoduo.ledger.line', 'order',
+    ledger_lines = fields.One2Many('duoduo.ledger.line', 'origin',
         "Ledger Lines", readonly=True)
 
     @classmethod
@@ -290,27 +285,29 @@ class Order(metaclass=PoolMeta):
 
     # --- the entries ---
 
-    def _commission_key(self, generation, kind, money_type):
-        return f'duoduo.pdd.order:{self.id}:{generation}:{kind}:{money_type}'
+    def _commission_key(self, generation, step, kind):
+        return f'duoduo.pdd.order:{self.id}:{generation}:{step}:{kind}'
 
-    def _cause(self, kind, order_status):
+    def _cause(self, step, order_status):
+        "What an entry of the step says of its cause (what finance reads)"
         return {
-            'order': self.id,
+            'origin': self,
             'order_status': order_status,
-            'description': DESCRIPTIONS[kind] % self.order_sn,
+            'description': gettext(
+                f'duoduo_commission.msg_entry_{step}', order=self.order_sn),
             }
 
     @classmethod
     def _accrue(cls, order, generation, order_status):
         Entry = Pool().get('duoduo.ledger.entry')
         shares, remainder = order.commission_split()
-        for money_type in [BUYER_MONEY_TYPE, TEAM_MONEY_TYPE]:
+        for kind in [BUYER_KIND, TEAM_KIND]:
             lines = [{
                     'account': 'member_pending',
                     'member': share.member,
                     'amount': share.amount,
-                    } for share in shares if share.money_type == money_type]
-            if money_type == BUYER_MONEY_TYPE and remainder:
+                    } for share in shares if share.kind == kind]
+            if kind == BUYER_KIND and remainder:
                 lines.append({
                         'account': 'platform_margin',
                         'member': None,
@@ -324,9 +321,8 @@ class Order(metaclass=PoolMeta):
                     'member': None,
                     'amount': -total,
                     })
-            Entry.post(order._commission_key(generation, 'accrue',
-                    money_type), lines, money_type,
-                **order._cause('accrue', order_status))
+            Entry.post(order._commission_key(generation, 'accrue', kind),
+                lines, kind, **order._cause('accrue', order_status))
 
     @classmethod
     def _entries(cls, keys):
@@ -338,12 +334,12 @@ class Order(metaclass=PoolMeta):
     def _accruals(self, generation):
         return self._entries([
                 self._commission_key(generation, 'accrue', t)
-                for t in [BUYER_MONEY_TYPE, TEAM_MONEY_TYPE]])
+                for t in [BUYER_KIND, TEAM_KIND]])
 
     def _settlements(self, generation, step):
         return self._entries([
                 self._commission_key(generation, f'settle{step}', t)
-                for t in [BUYER_MONEY_TYPE, TEAM_MONEY_TYPE]])
+                for t in [BUYER_KIND, TEAM_KIND]])
 
     @classmethod
     def _settle(cls, order, generation, step, order_status):
@@ -360,7 +356,7 @@ class Order(metaclass=PoolMeta):
                         'member': line.member, 'amount': line.amount})
             if lines:
                 Entry.post(order._commission_key(generation, f'settle{step}',
-                        accrual.money_type), lines, accrual.money_type,
+                        accrual.kind), lines, accrual.kind,
                     **order._cause('settle', order_status))
 
     @classmethod
@@ -369,8 +365,8 @@ class Order(metaclass=PoolMeta):
         Entry = Pool().get('duoduo.ledger.entry')
         for settlement in order._settlements(generation, step - 1):
             Entry.reverse(settlement, order._commission_key(generation,
-                    f'unsettle{step}', settlement.money_type),
-                money_type=settlement.money_type,
+                    f'unsettle{step}', settlement.kind),
+                kind=settlement.kind,
                 **order._cause('unsettle', order_status))
 
     @classmethod
@@ -385,7 +381,7 @@ class Order(metaclass=PoolMeta):
                 generation, order.commission_step)
         for entry in entries:
             Entry.reverse(entry, f'{entry.key}:reversed',
-                money_type=REVERSAL_MONEY_TYPE,
+                kind=REVERSAL_KIND,
                 **order._cause('reverse', order_status))
         return {'commission_state': REVERSED}
 
@@ -398,16 +394,17 @@ class Order(metaclass=PoolMeta):
         plan by the order's team snapshot"""
         pool = Pool()
         Line = pool.get('duoduo.ledger.line')
+        Entry = pool.get('duoduo.ledger.entry')
         if not self.member:
             return Decimal('0.00')
         if self.commission_state:
             line = Line.__table__()
             cursor = Transaction().connection.cursor()
             cursor.execute(*line.select(sum_money(amount_column(line)),
-                    where=(line.order == self.id)
+                    where=(line.origin == order_origin(self.id))
                     & (line.member == self.member.id)
                     & line.account.in_(CASH_ACCOUNTS)
-                    & line.money_type.in_(INCOME_MONEY_TYPES)))
+                    & line.kind.in_(list(Entry.income_kinds()))))
             amount, = cursor.fetchone()
             return money(amount)
         if phase(self.order_status) in {None, REVERSED}:

@@ -35,11 +35,11 @@ from .exceptions import (
 FEN = Decimal('0.01')
 MAX_DEPTH = 3
 DEPTHS = range(MAX_DEPTH + 1)
-# money_type of the contract: the buyer's own purchase, the team's share
-BUYER_MONEY_TYPE = '2'
-TEAM_MONEY_TYPE = '3'
+# the ledger kinds of a share: the buyer's own purchase, the team's share
+BUYER_KIND = 'commission'
+TEAM_KIND = 'team_commission'
 
-Share = namedtuple('Share', ['member', 'amount', 'money_type', 'depth'])
+Share = namedtuple('Share', ['member', 'amount', 'kind', 'depth'])
 Share.__doc__ = """A beneficiary's share of an order's commission.
 
 depth: 0 the buyer, 1-3 the uplines, None the city agent."""
@@ -86,12 +86,12 @@ def split(promotion_amount, rates, buyer, chain, city_agent=None,
         amount = fen_down(promotion_amount, paid)
         if amount > 0:
             shares.append(Share(member, amount,
-                    BUYER_MONEY_TYPE if depth == 0 else TEAM_MONEY_TYPE,
+                    BUYER_KIND if depth == 0 else TEAM_KIND,
                     depth))
     if city_agent is not None and city_agent_rate:
         amount = fen_down(promotion_amount, city_agent_rate)
         if amount > 0:
-            shares.append(Share(city_agent, amount, TEAM_MONEY_TYPE, None))
+            shares.append(Share(city_agent, amount, TEAM_KIND, None))
     remainder = promotion_amount - sum(s.amount for s in shares)
     assert remainder >= 0, (promotion_amount, shares)
     return shares, remainder

@@ -31,7 +31,10 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .ledger import ZERO, amount_column, in_ids, money, now, sum_money
+from trytond.modules.duoduo_ledger.ledger import (
+    ZERO, amount_column, money, now, sum_money)
+
+from .ledger import ORDER_MODEL, order_origin, order_origin_column
 from .report import FlatSpreadsheetReport, month_bounds
 
 SETTLED_STATUS = 5
@@ -212,13 +215,13 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
                 & (order.order_settle_time < end)))
         for row in cursor:
             orders[row[0]] = row
-        booked = line.select(line.order,
+        booked = line.select(line.origin,
             where=(line.account == 'pdd_receivable')
             & (line.posted_at >= start) & (line.posted_at < end)
-            & (line.order != Null),
-            group_by=[line.order])
+            & line.origin.like(f'{ORDER_MODEL},%'),
+            group_by=[line.origin])
         cursor.execute(*order.select(*columns,
-                where=order.id.in_(booked)
+                where=order_origin_column(order).in_(booked)
                 & ~order.order_status.in_(IN_PROGRESS_STATUSES)
                 & ((order.order_status != SETTLED_STATUS)
                     | (order.order_settle_time == Null))))
@@ -227,13 +230,13 @@ class Reconciliation(Workflow, ModelSQL, ModelView):
 
         ledger = defaultdict(lambda: ZERO)
         for sub_ids in grouped_slice(list(orders), backend.MAX_QUERY_PARAMS):
-            cursor.execute(*line.select(line.order,
+            cursor.execute(*line.select(line.origin,
                     sum_money(amount_column(line)),
-                    where=in_ids(line.order, sub_ids)
+                    where=line.origin.in_([order_origin(i) for i in sub_ids])
                     & (line.account == 'pdd_receivable'),
-                    group_by=[line.order]))
-            for order_id, amount in cursor:
-                ledger[order_id] = -money(amount)
+                    group_by=[line.origin]))
+            for origin, amount in cursor:
+                ledger[int(origin.split(',')[1])] = -money(amount)
 
         result = []
         for order_id in sorted(orders):

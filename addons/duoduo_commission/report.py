@@ -29,9 +29,10 @@ from trytond.report import Report
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateReport, StateView, Wizard
 
-from .ledger import (
-    CASH_ACCOUNTS, TIMEZONE, ZERO, amount_column, money, shanghai_bounds,
-    shanghai_date, sum_money)
+from trytond.modules.duoduo_base.tools import (
+    TIMEZONE, shanghai_bounds, shanghai_date)
+from trytond.modules.duoduo_ledger.ledger import (
+    CASH_ACCOUNTS, ZERO, amount_column, money, sum_money)
 
 OFFICE = 'urn:oasis:names:tc:opendocument:xmlns:office:1.0'
 MANIFEST = 'urn:oasis:names:tc:opendocument:xmlns:manifest:1.0'
@@ -50,10 +51,12 @@ OUTPUT_FORMATS = [
     ('ods', "Spreadsheet (ODS)"),
     ('pdf', "PDF"),
     ]
-# money types members are credited by (1-4) and the reversals (5)
-ACCRUAL_MONEY_TYPES = ['1', '2', '3', '4']
-REVERSAL_MONEY_TYPE = '5'
-WITHDRAWAL_MONEY_TYPE = '6'
+# the kinds members are credited by, as the mini-program's money types
+# 1-4 list them (a kind no addon posts yet reads zero), the reversals (5)
+# and withdrawals (6)
+ACCRUAL_KINDS = ['pull_new', 'commission', 'team_commission', 'subsidy']
+REVERSAL_KIND = 'reversal'
+WITHDRAWAL_KIND = 'withdrawal'
 
 
 class ReportPeriodError(UserError):
@@ -195,11 +198,10 @@ class SettlementReport(FlatSpreadsheetReport):
             .join(entry, condition=line.entry == entry.id)
             .join(original, 'LEFT',
                 condition=entry.reversal_of == original.id)
-            .select(line.account, line.money_type, original.money_type,
+            .select(line.account, line.kind, original.kind,
                 sum_money(amount_column(line)),
                 where=(line.posted_at >= start) & (line.posted_at < end),
-                group_by=[line.account, line.money_type,
-                    original.money_type]))
+                group_by=[line.account, line.kind, original.kind]))
         sums = {}
         for account, money_type, original_type, amount in cursor:
             key = (account, money_type, original_type)
@@ -212,19 +214,18 @@ class SettlementReport(FlatSpreadsheetReport):
                     and (originals is None or o in originals)), ZERO)
 
         rows = []
-        for money_type in ACCRUAL_MONEY_TYPES + [REVERSAL_MONEY_TYPE]:
-            if money_type == REVERSAL_MONEY_TYPE:
+        for kind in ACCRUAL_KINDS + [REVERSAL_KIND]:
+            if kind == REVERSAL_KIND:
                 accrued = settled = ZERO
                 reversed_ = sum((amount for (a, t, o), amount in sums.items()
-                        if a in CASH_ACCOUNTS and t == REVERSAL_MONEY_TYPE
-                        and o not in ACCRUAL_MONEY_TYPES), ZERO)
+                        if a in CASH_ACCOUNTS and t == REVERSAL_KIND
+                        and o not in ACCRUAL_KINDS), ZERO)
             else:
-                accrued = total(CASH_ACCOUNTS, [money_type])
-                settled = total(['member_available'], [money_type])
-                reversed_ = total(CASH_ACCOUNTS, [REVERSAL_MONEY_TYPE],
-                    [money_type])
+                accrued = total(CASH_ACCOUNTS, [kind])
+                settled = total(['member_available'], [kind])
+                reversed_ = total(CASH_ACCOUNTS, [REVERSAL_KIND], [kind])
             rows.append({
-                    'money_type': money_type,
+                    'kind': kind,
                     'accrued': accrued,
                     'settled': settled,
                     'reversed': reversed_,
@@ -232,8 +233,8 @@ class SettlementReport(FlatSpreadsheetReport):
                     })
         members_total = {name: sum((r[name] for r in rows), ZERO)
             for name in ['accrued', 'settled', 'reversed', 'net']}
-        income_types = ACCRUAL_MONEY_TYPES + [REVERSAL_MONEY_TYPE]
-        non_reversal = ACCRUAL_MONEY_TYPES + [WITHDRAWAL_MONEY_TYPE]
+        income_types = ACCRUAL_KINDS + [REVERSAL_KIND]
+        non_reversal = ACCRUAL_KINDS + [WITHDRAWAL_KIND]
         result = {
             'month': month.replace(day=1),
             'last_day': (month.replace(day=1) + dt.timedelta(days=32)
@@ -241,17 +242,14 @@ class SettlementReport(FlatSpreadsheetReport):
             'start': start,
             'end': end,
             'pdd_booked': -total(['pdd_receivable'], non_reversal),
-            'pdd_reversed': -total(['pdd_receivable'],
-                [REVERSAL_MONEY_TYPE]),
+            'pdd_reversed': -total(['pdd_receivable'], [REVERSAL_KIND]),
             'members': rows,
             'members_total': members_total,
             'points': total(['member_points'], income_types),
             'margin_booked': total(['platform_margin'], non_reversal),
-            'margin_reversed': total(['platform_margin'],
-                [REVERSAL_MONEY_TYPE]),
-            'withdrawn': -total(['member_available'],
-                [WITHDRAWAL_MONEY_TYPE]),
-            'paid_out': total(['member_paid'], [WITHDRAWAL_MONEY_TYPE]),
+            'margin_reversed': total(['platform_margin'], [REVERSAL_KIND]),
+            'withdrawn': -total(['member_available'], [WITHDRAWAL_KIND]),
+            'paid_out': total(['member_paid'], [WITHDRAWAL_KIND]),
             }
         result['pdd_net'] = result['pdd_booked'] + result['pdd_reversed']
         result['margin_net'] = (
@@ -353,9 +351,9 @@ class StatementReport(FlatSpreadsheetReport):
         rows = [{
                 'entry': e,
                 'date': shanghai_date(e.posted_at),
-                'money_type': e.money_type,
+                'kind': e.kind,
                 'description': e.description or '',
-                'order': e.order.order_sn if e.order else '',
+                'order': e.origin.rec_name if e.origin else '',
                 'amounts': per_entry[e.id],
                 'total': sum(per_entry[e.id].values(), ZERO),
                 } for e in entries]

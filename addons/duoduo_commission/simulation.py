@@ -18,7 +18,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.wizard import Button, StateView, Wizard
 
-from .ledger import shanghai_bounds, shanghai_date
+from trytond.modules.duoduo_base.tools import shanghai_bounds, shanghai_date
 from .order import AVAILABLE, PENDING
 from .plan import MAX_DEPTH
 

@@ -28,7 +28,7 @@ Definitions:
   touching those compares desired with stored and adds the difference:
   replays add nothing, a reversal takes the order back out.
 - a member's income: the lines of its cash accounts of money types 1-5
-  (ledger.INCOME_MONEY_TYPES), added when entries are posted.
+  (Entry.income_kinds), added when entries are posted.
 - a team's members are its descendants at depth 1 to 3 today: a referrer
   move takes the contributions of the members whose three ancestors change
   (the moved member and its descendants two levels down) out of their old
@@ -51,11 +51,11 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from . import ledger
-from .counter import add_to
-from .ledger import (
-    CASH_ACCOUNTS, INCOME_MONEY_TYPES, amount_column, in_ids, money,
-    shanghai_date, sum_money)
+from trytond.modules.duoduo_base.tools import shanghai_date
+from trytond.modules.duoduo_ledger import ledger
+from trytond.modules.duoduo_ledger.counter import add_to
+from trytond.modules.duoduo_ledger.ledger import (
+    CASH_ACCOUNTS, amount_column, in_ids, money, sum_money)
 
 # the day of the "all time" rows
 ALL_TIME = dt.date(1970, 1, 1)
@@ -470,6 +470,7 @@ class TeamStatistic(ModelSQL, ModelView):
         Member = pool.get('duoduo.member')
         Order = pool.get('duoduo.pdd.order')
         Line = pool.get('duoduo.ledger.line')
+        Entry = pool.get('duoduo.ledger.entry')
         cursor = _cursor()
         link, statistic = Link.__table__(), cls.__table__()
         cursor.execute(*link.delete())
@@ -528,7 +529,7 @@ class TeamStatistic(ModelSQL, ModelView):
                 sum_money(amount_column(line)),
                 where=(line.member != Null)
                 & line.account.in_(CASH_ACCOUNTS)
-                & line.money_type.in_(INCOME_MONEY_TYPES),
+                & line.kind.in_(list(Entry.income_kinds())),
                 group_by=[line.member]))
         for member_id, total in cursor.fetchall():
             income = money(total)
@@ -815,8 +816,9 @@ class Entry(metaclass=PoolMeta):
     def on_posted(cls, entries):
         super().on_posted(entries)
         incomes = defaultdict(lambda: ZERO)
+        income_kinds = cls.income_kinds()
         for entry in entries:
-            if entry.money_type not in INCOME_MONEY_TYPES:
+            if entry.kind not in income_kinds:
                 continue
             for line in entry.lines:
                 if line.member and line.account in CASH_ACCOUNTS:

@@ -21,7 +21,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.modules.duoduo_base.notification import notify_staff
 from trytond.modules.duoduo_base.search import rec_name_domain
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import timezone as tz
 from trytond.transaction import without_check_access
@@ -420,17 +420,3 @@ class AuthorizationAuthorize(Wizard):
         Authorization = Pool().get('duoduo.pdd.authorization')
         action['url'] = Authorization.authorize_url()
         return action, {}
-
-
-class AuthorizationCron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.extend([
-                ('duoduo.pdd.authorization|refresh_tokens',
-                    "Refresh PDD Authorizations"),
-                ('duoduo.pdd.authorization|warn_expiring',
-                    "Warn of Lapsing PDD Authorizations"),
-                ])

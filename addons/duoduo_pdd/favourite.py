@@ -4,15 +4,11 @@ One row per (member, goods_sign): adding the same goods again refreshes the
 snapshot the mini-program sent (name, picture, price) and returns the row it
 already had, also when two requests race. A member only ever reads or
 removes their own rows."""
-import hashlib
 from decimal import Decimal
 
-from sql import Select
-
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
-from trytond.transaction import Transaction
+from trytond.modules.duoduo_base.tools import advisory_lock, fresh_snapshot
 from .exceptions import FavouriteNotFoundError
 from .units import CENT
 
@@ -59,8 +55,11 @@ class Favourite(ModelSQL, ModelView):
                 Decimal(goods_price).quantize(CENT)
                 if goods_price is not None else None),
             }
-        cls._lock_goods(member.id, goods_sign)
-        with cls._own_snapshot():
+        # a simultaneous add of the same goods waits, then (in a snapshot
+        # taken after the wait, committed with the block) finds the row
+        # this one made
+        advisory_lock(f'duoduo.pdd.favourite:{member.id}:{goods_sign}')
+        with fresh_snapshot(readonly=False):
             records = cls.search([
                     ('member', '=', member.id),
                     ('goods_sign', '=', goods_sign),
@@ -75,29 +74,6 @@ class Favourite(ModelSQL, ModelView):
                             **values,
                             }])
             return record.id
-
-    @staticmethod
-    def _lock_goods(member_id, goods_sign):
-        """Hold (member, goods) until this transaction ends: a simultaneous
-        add of the same goods waits, then finds the row this one made"""
-        transaction = Transaction()
-        key = int(hashlib.sha256(
-                f'duoduo.pdd.favourite:{member_id}:{goods_sign}'.encode(
-                    'utf-8')).hexdigest()[:15], 16)
-        cursor = transaction.connection.cursor()
-        cursor.execute(*Select([
-                    transaction.database.lock_id(key, timeout=10)]))
-
-    @classmethod
-    def _own_snapshot(cls):
-        """Where the add runs: on PostgreSQL, a transaction of its own that
-        starts after the lock is held, so it sees the row a request that
-        held the lock before committed (ours runs in repeatable read from an
-        earlier snapshot); it commits when the block ends. SQLite needs
-        none: a writer with a stale snapshot fails and starts again."""
-        if backend.name == 'postgresql':
-            return Transaction().new_transaction()
-        return _Same()
 
     @classmethod
     def list_for(cls, member, page=1, page_size=20):
@@ -130,13 +106,3 @@ class Favourite(ModelSQL, ModelView):
             'create_time': (
                 int(self.create_date.timestamp()) if self.create_date else 0),
             }
-
-
-class _Same:
-    "The current transaction, as a context manager"
-
-    def __enter__(self):
-        return Transaction()
-
-    def __exit__(self, *exc):
-        return False

@@ -25,7 +25,6 @@ A PDD error ends the pass as failed and is stored on the run and the state
 throttling (52101/70031) itself."""
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import math
 import threading
@@ -38,8 +37,10 @@ from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import (
     Index, ModelSingleton, ModelSQL, ModelView, fields)
+from trytond.modules.duoduo_base import tools
 from trytond.modules.duoduo_base.search import rec_name_domain
-from trytond.pool import Pool, PoolMeta
+from trytond.modules.duoduo_base.tools import lock_id, own_transaction
+from trytond.pool import Pool
 from trytond.transaction import Transaction
 from trytond.wizard import StateTransition, Wizard
 
@@ -62,8 +63,7 @@ BACK_CHECK_SPANS = {
 BACK_CHECK_WAIT = 10 * 60
 # tries of a transaction PostgreSQL refuses for a concurrent write
 TRIES = 3
-LOCK_KEY = int(hashlib.sha256(
-        b'duoduo.pdd.order.sync').hexdigest()[:15], 16)
+LOCK_KEY = lock_id('duoduo.pdd.order.sync')
 KINDS = [
     ('increment', "Increment"),
     ('manual', "Manual"),
@@ -83,7 +83,7 @@ _process_locks_guard = threading.Lock()
 
 def now():
     "The sync's clock: naive UTC, whole seconds (PDD counts in seconds)"
-    return dt.datetime.now().replace(microsecond=0)
+    return tools.now().replace(microsecond=0)
 
 
 def windows(start, end):
@@ -94,34 +94,6 @@ def windows(start, end):
         result.append((start, stop))
         start = stop
     return result
-
-
-@contextlib.contextmanager
-def own_transaction():
-    """A transaction of its own as root, committed when the block ends.
-
-    The pass commits window by window whatever called it (cron, button,
-    console script) and never touches the caller's transaction."""
-    transaction = Transaction()
-    context = dict(transaction.context or {}, _check_access=False)
-    with Transaction(new=True).start(
-            transaction.database.name, 0, context=context) as own:
-        yield own
-
-
-def in_own_transaction(func):
-    """func() in a transaction of its own, committed; started again when
-    PostgreSQL refuses it for a concurrent write (the health check writes
-    the state row too)"""
-    for attempt in range(1, TRIES + 1):
-        try:
-            with own_transaction():
-                return func()
-        except backend.DatabaseOperationalError:
-            if attempt >= TRIES:
-                raise
-            logger.info("order sync: write conflict, try %d", attempt + 1)
-            time.sleep(0.1 * attempt)
 
 
 @contextlib.contextmanager
@@ -378,7 +350,7 @@ class Sync(ModelSQL, ModelView):
             else:
                 values = {'last_error': error, 'last_error_at': finished}
             SyncState.write([SyncState(1)], values)
-        in_own_transaction(write)
+        tools.in_own_transaction(write, tries=TRIES)
 
     @classmethod
     def _close_interrupted(cls):
@@ -447,7 +419,7 @@ class Sync(ModelSQL, ModelView):
                 if not state.watermark or state.watermark < end:
                     SyncState.write([state], {'watermark': end})
             return result
-        result = in_own_transaction(store)
+        result = tools.in_own_transaction(store, tries=TRIES)
         logger.info("order sync window %s .. %s: %r", start, end, result)
 
 
@@ -575,23 +547,3 @@ class SyncNow(Wizard):
 
     def end(self):
         return 'reload'
-
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.extend([
-                ('duoduo.pdd.order.sync|run_increment',
-                    "Sync PDD Orders"),
-                ('duoduo.pdd.order.sync|back_check_hourly',
-                    "Back-Check PDD Orders of the Last Day"),
-                ('duoduo.pdd.order.sync|back_check_daily',
-                    "Back-Check PDD Orders of the Last Week"),
-                ('duoduo.pdd.order.sync|back_check_monthly',
-                    "Back-Check PDD Orders of the Last 60 Days"),
-                ('duoduo.pdd.order.sync.state|check_sync_health',
-                    "Check PDD Order Sync Health"),
-                ])

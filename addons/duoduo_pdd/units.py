@@ -1,7 +1,8 @@
 """PDD's units and ours: 分 → 元 as Decimal, UNIX seconds → Tryton's
 naive UTC datetimes."""
-import datetime as dt
 from decimal import Decimal
+
+from trytond.modules.duoduo_base.tools import from_unix_time, unix_time
 
 CENT = Decimal('0.01')
 
@@ -26,12 +27,8 @@ def from_timestamp(value):
         return None
     if value > 10 ** 11:
         value //= 1000
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(
-        tzinfo=None)
+    return from_unix_time(value)
 
 
-def to_timestamp(value):
-    "A naive UTC datetime as UNIX seconds; None is 0"
-    if not value:
-        return 0
-    return int(value.replace(tzinfo=dt.timezone.utc).timestamp())
+# a naive UTC datetime as UNIX seconds; None is 0
+to_timestamp = unix_time

@@ -7,7 +7,7 @@ import unittest
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError
-from trytond.modules.duoduo_commission.adjustment import AdjustmentError
+from trytond.modules.duoduo_ledger.exceptions import AdjustmentError
 from trytond.modules.duoduo_commission.level import (
     LevelRuleValidationError, settled_commission)
 from trytond.modules.duoduo_commission.plan import split
@@ -79,7 +79,7 @@ class LevelTestCase(unittest.TestCase):
         Line = Pool().get('duoduo.ledger.line')
         return sorted((l.entry.key, l.account,
                 l.member.id if l.member else None, l.amount)
-            for l in Line.search([('order', '=', order.id)]))
+            for l in Line.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]))
 
     def reload(self, record):
         return record.__class__(record.id)
@@ -196,16 +196,16 @@ class LevelTestCase(unittest.TestCase):
                 {'account': 'member_available', 'member': buyer,
                     'amount': D('-2.00')},
                 {'account': 'member_withdrawing', 'member': buyer,
-                    'amount': D('2.00')}], '6')
+                    'amount': D('2.00')}], 'withdrawal')
         Entry.post('test-subsidy', [
                 {'account': 'member_available', 'member': buyer,
                     'amount': D('0.33')},
-                {'account': 'platform_margin', 'amount': D('-0.33')}], '4')
+                {'account': 'platform_margin', 'amount': D('-0.33')}], 'subsidy')
         expected = sum((l.amount for l in Line.search([
                         ('member', '=', buyer.id),
                         ('account', 'in', ['member_available',
                                 'member_withdrawing', 'member_paid']),
-                        ('money_type', 'in', ['1', '2', '3', '4', '5']),
+                        ('kind', 'in', ['pull_new', 'commission', 'team_commission', 'subsidy', 'reversal']),
                         ])), D(0))
         self.assertEqual(expected, D('4.03'))
         self.assertEqual(settled_commission([buyer])[buyer.id], expected)
@@ -244,7 +244,7 @@ class LevelTestCase(unittest.TestCase):
                 session, _, _ = Wizard.create()
             Wizard.execute(session, {'start': {
                         'member': member.id, 'amount': amount,
-                        'money_type': '4', 'reason': reason}}, 'post')
+                        'kind': 'subsidy', 'reason': reason}}, 'post')
         return session
 
     def finance_user(self):
@@ -288,8 +288,8 @@ class LevelTestCase(unittest.TestCase):
         self.adjust(member, D('-1.25'), " 扣回 ", session=session,
             user=finance)
         entry, = Entry.search([('members', '=', member.id)])
-        self.assertEqual((entry.user.id, entry.reason, entry.money_type),
-            (finance, '扣回', '4'))
+        self.assertEqual((entry.user.id, entry.reason, entry.kind),
+            (finance, '扣回', 'subsidy'))
         self.assertEqual(sorted((l.account, l.amount) for l in entry.lines),
             [('member_available', D('-1.25')),
                 ('platform_margin', D('1.25'))])
@@ -392,7 +392,7 @@ class LevelTestCase(unittest.TestCase):
         self.assertIn(agent.id, simulated)
         # the plan in force: what the ledger accrued for those orders
         accrued = {}
-        for line in Line.search([('order', 'in', [o.id for o in march]),
+        for line in Line.search([('origin', 'in', [f'duoduo.pdd.order,{o.id}' for o in march]),
                     ('account', '=', 'member_pending'),
                     ('amount', '>', 0)]):
             accrued[line.member.id] = accrued.get(
@@ -415,7 +415,7 @@ class LevelTestCase(unittest.TestCase):
                     {'account': 'member_available', 'member': member,
                         'amount': D(amount)},
                     {'account': 'platform_margin', 'amount': -D(amount)}],
-                '4')
+                'subsidy')
         mine = [owes.id, rich.id, nothing.id]
         for clause, expected in [
                 (('<', 0), {owes.id}),

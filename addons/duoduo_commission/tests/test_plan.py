@@ -39,11 +39,11 @@ class SplitTestCase(unittest.TestCase):
         # 0.297 → 0.29, 0.1485 → 0.14, 0.0495 → 0.04, 0.0198 → 0.01,
         # 0.0297 → 0.02: 0.50 paid, 0.49 kept (0.3267 + rounding)
         self.assertEqual(shares, [
-                Share('buyer', D('0.29'), '2', 0),
-                Share('u1', D('0.14'), '3', 1),
-                Share('u2', D('0.04'), '3', 2),
-                Share('u3', D('0.01'), '3', 3),
-                Share('agent', D('0.02'), '3', None),
+                Share('buyer', D('0.29'), 'commission', 0),
+                Share('u1', D('0.14'), 'team_commission', 1),
+                Share('u2', D('0.04'), 'team_commission', 2),
+                Share('u3', D('0.01'), 'team_commission', 3),
+                Share('agent', D('0.02'), 'team_commission', None),
                 ])
         self.assertEqual(rest, D('0.49'))
         self.assertEqual(sum(s.amount for s in shares) + rest, D('0.99'))
@@ -98,7 +98,8 @@ class SplitTestCase(unittest.TestCase):
     def test_city_agent(self):
         shares, rest = split(D('10.00'), {}, ('buyer', NORMAL), [],
             city_agent='agent', city_agent_rate=D('0.03'))
-        self.assertEqual(shares, [Share('agent', D('0.30'), '3', None)])
+        self.assertEqual(shares,
+            [Share('agent', D('0.30'), 'team_commission', None)])
         self.assertEqual(rest, D('9.70'))
         # no city agent, or a zero rate: nothing
         self.assertEqual(split(D('10.00'), {}, ('buyer', NORMAL), [],
@@ -162,8 +163,8 @@ class SplitPropertyTestCase(unittest.TestCase):
         for share in shares:
             self.assertGreater(share.amount, 0)
             self.assertEqual(share.amount, share.amount.quantize(D('0.01')))
-            self.assertEqual(share.money_type, '2' if share.depth == 0
-                else '3')
+            self.assertEqual(share.kind, 'commission' if share.depth == 0
+                else 'team_commission')
         # each share is its rate rounded down: less than a fen under it
         if not differential:
             levels = [buyer] + chain

@@ -16,7 +16,7 @@ from trytond.tests.test_tryton import DB_NAME, ModuleTestCase
 from trytond.transaction import Transaction
 
 from trytond.modules.duoduo_commission import team_statistics
-from trytond.modules.duoduo_commission.ledger import shanghai_date
+from trytond.modules.duoduo_base.tools import shanghai_date
 
 D = Decimal
 CENT = D('0.01')
@@ -122,7 +122,7 @@ class TeamStatisticsTestCase(ModuleTestCase):
                             'amount': amount},
                         {'account': 'platform_margin', 'member': None,
                             'amount': -amount},
-                        ], '1')
+                        ], 'subsidy')
 
         # the incremental rows are those rebuilt from scratch
         before = Statistic.snapshot()

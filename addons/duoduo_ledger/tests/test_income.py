@@ -14,8 +14,8 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import _DBTestCase, with_transaction
 from trytond.transaction import Transaction
 
-from trytond.modules.duoduo_commission.exceptions import LedgerChangeError
-from trytond.modules.duoduo_commission.tests.tools import (
+from trytond.modules.duoduo_ledger.exceptions import LedgerChangeError
+from trytond.modules.duoduo_ledger.tests.tools import (
     MembersMixin, clock, post_moves)
 
 D = Decimal
@@ -50,7 +50,9 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
         are the lines summed per member, Shanghai day, account and type"""
         postings = st.lists(st.one_of(
                 st.tuples(st.just('post'),
-                    st.sampled_from(['1', '2', '3', '4', '5', '6']),
+                    st.sampled_from(
+                        ['commission', 'team_commission', 'subsidy', 'reversal',
+                            'withdrawal']),
                     st.sampled_from(TIMES),
                     st.lists(st.tuples(
                             st.integers(0, 2),
@@ -77,42 +79,42 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
         members = self.members(3)
         ids = {m.id for m in members}
         expected = {}
-        posted = []  # (key, lines, money_type, at)
+        posted = []  # (key, lines, kind, at)
 
-        def add(lines, money_type, at):
+        def add(lines, kind, at):
             for line in lines:
                 if line.get('member') is not None:
                     key = (int(line['member']), shanghai(at),
-                        line['account'], money_type)
+                        line['account'], kind)
                     expected[key] = expected.get(key, D(0)) + line['amount']
 
         for i, posting in enumerate(postings):
             if posting[0] == 'post':
-                _, money_type, at, member_lines = posting
+                _, kind, at, member_lines = posting
                 lines = [{'account': account, 'member': members[index],
                         'amount': D(fen) / 100}
                     for index, account, fen in member_lines]
                 lines.append({'account': 'pdd_receivable',
                         'amount': -sum(l['amount'] for l in lines)})
                 with clock(at):
-                    Entry.post(f'income-{i}', lines, money_type)
-                posted.append((f'income-{i}', lines, money_type, at))
-                add(lines, money_type, at)
+                    Entry.post(f'income-{i}', lines, kind)
+                posted.append((f'income-{i}', lines, kind, at))
+                add(lines, kind, at)
             elif posting[0] == 'replay' and posted:
-                key, lines, money_type, _ = posted[posting[1] % len(posted)]
+                key, lines, kind, _ = posted[posting[1] % len(posted)]
                 # another day: a replay posts nothing, whenever it comes
                 with clock(TIMES[-1]):
-                    Entry.post(key, lines, money_type)
+                    Entry.post(key, lines, kind)
             elif posting[0] == 'reverse' and posted:
                 _, index, at = posting
-                key, lines, money_type, _ = posted[index % len(posted)]
+                key, lines, kind, _ = posted[index % len(posted)]
                 entry, = Entry.search([('key', '=', key)])
                 with clock(at):
                     Entry.reverse(entry, f'{key}:reversed')
                 reversal = [dict(l, amount=-l['amount']) for l in lines]
                 if f'{key}:reversed' not in {p[0] for p in posted}:
-                    posted.append((f'{key}:reversed', reversal, '5', at))
-                    add(reversal, '5', at)
+                    posted.append((f'{key}:reversed', reversal, 'reversal', at))
+                    add(reversal, 'reversal', at)
 
         def mine(rows):
             return {k: v for k, v in rows.items() if k[0] in ids and v}
@@ -121,6 +123,32 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
         self.assertEqual(mine(MemberDay.stored()), expected)
         MemberDay.recompute()
         self.assertEqual(mine(MemberDay.stored()), expected)
+        self.check_history_counts(members)
+
+    def check_history_counts(self, members):
+        """The money history's daily counts equal the lines, and its total
+        equals a count of the rows whatever the bounds (whole days, parts
+        of days at either end, unbounded)"""
+        HistoryDay = Pool().get('duoduo.ledger.history_day')
+        ids = {m.id for m in members}
+
+        def mine(rows):
+            return {k: v for k, v in rows.items() if k[0] in ids}
+        self.assertEqual(mine(HistoryDay.stored()),
+            mine(HistoryDay.from_lines()))
+        second = dt.timedelta(seconds=1)
+        bounds = [None, TIMES[0], TIMES[1], TIMES[2] + second, TIMES[4]]
+        cursor = Transaction().connection.cursor()
+        for member in members:
+            for start in bounds:
+                for end in bounds:
+                    for kinds in [None, ['commission', 'reversal']]:
+                        rows = member._history_rows(kinds, start, end)
+                        cursor.execute(*rows.select(rows.entry))
+                        self.assertEqual(
+                            member._history_total(kinds, start, end),
+                            len(cursor.fetchall()),
+                            (member.id, start, end, kinds))
 
     @with_transaction()
     def test_register_fills_from_existing_lines(self):
@@ -135,14 +163,14 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
                     {'account': 'member_pending', 'member': member,
                         'amount': D('1.25')},
                     {'account': 'pdd_receivable', 'amount': D('-1.25')},
-                    ], '2')
+                    ], 'commission')
         with clock(TIMES[2]):
             Entry.post('register-b', [
                     {'account': 'member_pending', 'member': member,
                         'amount': D('-1.25')},
                     {'account': 'member_available', 'member': member,
                         'amount': D('1.25')},
-                    ], '2')
+                    ], 'commission')
         before = MemberDay.stored()
         cursor = Transaction().connection.cursor()
         cursor.execute(f'DROP TABLE "{MemberDay._table}"')
@@ -150,11 +178,11 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
         self.assertEqual(MemberDay.stored(), before)
         self.assertEqual(
             {k: v for k, v in before.items() if k[0] == member.id}, {
-                (member.id, dt.date(2026, 11, 30), 'member_pending', '2'):
+                (member.id, dt.date(2026, 11, 30), 'member_pending', 'commission'):
                     D('1.25'),
-                (member.id, dt.date(2026, 12, 1), 'member_pending', '2'):
+                (member.id, dt.date(2026, 12, 1), 'member_pending', 'commission'):
                     D('-1.25'),
-                (member.id, dt.date(2026, 12, 1), 'member_available', '2'):
+                (member.id, dt.date(2026, 12, 1), 'member_available', 'commission'):
                     D('1.25'),
                 })
 
@@ -169,10 +197,10 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
                 {'account': 'member_pending', 'member': member,
                     'amount': D('2.00')},
                 {'account': 'pdd_receivable', 'amount': D('-2.00')},
-                ], '2')
+                ], 'commission')
         row, = MemberDay.search([('member', '=', member.id)])
         self.assertEqual(row.amount, D('2.00'))
-        derived = gettext('duoduo_commission.msg_member_day_derived')
+        derived = gettext('duoduo_ledger.msg_member_day_derived')
         transaction = Transaction()
         for user in [0, 1]:
             with transaction.set_user(user), \
@@ -184,7 +212,7 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
                                     'member': member.id,
                                     'day': dt.date(2026, 1, 1),
                                     'account': 'member_available',
-                                    'money_type': '4',
+                                    'kind': 'subsidy',
                                     'amount': D('100.00')}]),
                         ]:
                     with self.subTest(user=user), \
@@ -218,22 +246,22 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
     def test_income_overview_and_year(self):
         member, other = self.members(2)
 
-        def post(key, at, money_type, *moves):
-            post_moves(key, at, money_type, member, *moves)
+        def post(key, at, kind, *moves):
+            post_moves(key, at, kind, member, *moves)
 
         # 23:59:59 on 30 November in Shanghai
-        post('o-a', TIMES[0], '2', ('member_pending', '1.00'))
+        post('o-a', TIMES[0], 'commission', ('member_pending', '1.00'))
         # 00:30 on 1 December in Shanghai
-        post('o-b', TIMES[2], '3', ('member_pending', '2.00'))
+        post('o-b', TIMES[2], 'team_commission', ('member_pending', '2.00'))
         # 10:00 on 1 December: a settlement, a withdrawal asked and paid
-        post('o-c', TIMES[3], '2',
+        post('o-c', TIMES[3], 'commission',
             ('member_pending', '-1.00'), ('member_available', '1.00'))
-        post('o-d', TIMES[3], '6',
+        post('o-d', TIMES[3], 'withdrawal',
             ('member_available', '-0.40'), ('member_withdrawing', '0.40'))
-        post('o-e', TIMES[3], '6',
+        post('o-e', TIMES[3], 'withdrawal',
             ('member_withdrawing', '-0.30'), ('member_paid', '0.30'))
         # 2 December
-        post('o-f', dt.datetime(2026, 12, 1, 16), '5',
+        post('o-f', dt.datetime(2026, 12, 1, 16), 'reversal',
             ('member_available', '-0.25'))
 
         with clock(dt.datetime(2026, 12, 1, 3)):

@@ -6,18 +6,18 @@ from unittest.mock import patch
 
 from trytond.pool import Pool
 
-from trytond.modules.duoduo_commission import ledger
+from trytond.modules.duoduo_base import tools
 
 # phones never given twice in a run
 _phones = itertools.count(1)
 
 
 def clock(at):
-    "Patch the ledger's clock to naive UTC `at`"
-    return patch.object(ledger, 'now', return_value=at)
+    "Patch the clock (the ledger's, the calendar's) to naive UTC `at`"
+    return patch.object(tools, 'now', return_value=at)
 
 
-def post_moves(key, at, money_type, member, *moves):
+def post_moves(key, at, kind, member, *moves):
     """Post at `at` the member's moves, (account, amount as text), balanced
     by pdd_receivable"""
     Entry = Pool().get('duoduo.ledger.entry')
@@ -26,7 +26,7 @@ def post_moves(key, at, money_type, member, *moves):
     lines.append({'account': 'pdd_receivable',
             'amount': -sum(l['amount'] for l in lines)})
     with clock(at):
-        return Entry.post(key, lines, money_type)
+        return Entry.post(key, lines, kind)
 
 
 class MembersMixin:

@@ -11,11 +11,12 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
-from trytond.modules.duoduo_commission import ledger
-from trytond.modules.duoduo_commission.exceptions import (
+from trytond.modules.duoduo_ledger import ledger
+from trytond.modules.duoduo_base.tools import shanghai_day
+from trytond.modules.duoduo_ledger.exceptions import (
     LedgerChangeError, LedgerPostError)
-from trytond.modules.duoduo_commission.tests import tools
-from trytond.modules.duoduo_commission.tests.tools import (
+from trytond.modules.duoduo_ledger.tests import tools
+from trytond.modules.duoduo_ledger.tests.tools import (
     MembersMixin, post_moves)
 
 D = Decimal
@@ -48,14 +49,14 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
                 'amount': D('5.50')},
             ]
 
-    def assertRefused(self, message_id, lines, money_type='2', key='k',
+    def assertRefused(self, message_id, lines, kind='commission', key='k',
             **values):
         Entry = Pool().get('duoduo.ledger.entry')
         with self.assertRaises(LedgerPostError) as cm:
-            Entry.post(key, lines, money_type)
+            Entry.post(key, lines, kind)
         self.assertEqual(cm.exception.message, gettext(
-                f'duoduo_commission.{message_id}', key=key,
-                money_type=money_type, **values))
+                f'duoduo_ledger.{message_id}', key=key,
+                kind=kind, **values))
 
     # --- posting ---
 
@@ -68,11 +69,11 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         order = self.order()
         with clock(2026, 11, 30, 16, 30):
             entry = Entry.post('order-1-pending-0',
-                self.accrual(buyer, upline), '2',
-                order=order, order_status=0, description="Accrual")
+                self.accrual(buyer, upline), 'commission',
+                origin=order, order_status=0, description="Accrual")
 
         self.assertEqual(entry.key, 'order-1-pending-0')
-        self.assertEqual(entry.money_type, '2')
+        self.assertEqual(entry.kind, 'commission')
         self.assertEqual(entry.order, order)
         self.assertEqual(entry.order_status, 0)
         self.assertEqual(entry.description, "Accrual")
@@ -89,13 +90,13 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
                     ]))
         # the cause is copied on every line, for filtering
         for line in entry.lines:
-            self.assertEqual(line.money_type, '2')
-            self.assertEqual(line.order, order)
+            self.assertEqual(line.kind, 'commission')
+            self.assertEqual(line.origin, order)
             self.assertEqual(line.posted_at, entry.posted_at)
         self.assertEqual(sum(l.amount for l in entry.lines), 0)
         # found by member, order and money type
         self.assertEqual(Entry.search([('members', '=', upline.id)]), [entry])
-        self.assertEqual(Entry.search([('order', '=', order.id)]), [entry])
+        self.assertEqual(Entry.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]), [entry])
         self.assertEqual(Line.search_count([('member', '=', buyer.id)]), 1)
 
     @with_transaction()
@@ -153,18 +154,18 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         self.assertRefused('msg_ledger_too_few_lines', [
                 {'account': 'platform_margin', 'amount': D('0.00')},
                 ])
-        self.assertRefused('msg_ledger_money_type_invalid', [
+        self.assertRefused('msg_ledger_kind_invalid', [
                 receivable,
                 {'account': 'platform_margin', 'amount': D('1.00')},
-                ], money_type='7')
+                ], kind='bonus')
         with self.assertRaises(LedgerPostError) as cm:
             Entry.post('', [receivable,
-                    {'account': 'platform_margin', 'amount': D('1.00')}], '2')
+                    {'account': 'platform_margin', 'amount': D('1.00')}], 'commission')
         self.assertEqual(cm.exception.message,
-            gettext('duoduo_commission.msg_ledger_key_required'))
+            gettext('duoduo_ledger.msg_ledger_key_required'))
         with self.assertRaises(TypeError):
             Entry.post('k', [receivable,
-                    {'account': 'platform_margin', 'amount': D('1.00')}], '2',
+                    {'account': 'platform_margin', 'amount': D('1.00')}], 'commission',
                 colour='red')
         self.assertEqual(Entry.search_count([]), 0)
 
@@ -174,7 +175,7 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         entry = Entry.post('k', [
                 {'account': 'pdd_receivable', 'amount': D('-1.500')},
                 {'account': 'platform_margin', 'amount': D('1.5')},
-                ], '2')
+                ], 'commission')
         self.assertEqual(sorted(l.amount for l in entry.lines),
             [D('-1.50'), D('1.50')])
 
@@ -186,12 +187,12 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         buyer, upline = self.members(2)
         with clock(2026, 11, 1):
             entry = Entry.post('order-1-pending-0',
-                self.accrual(buyer, upline), '2')
+                self.accrual(buyer, upline), 'commission')
         counts = Entry.search_count([]), Line.search_count([])
 
         with clock(2026, 11, 2):
             again = Entry.post('order-1-pending-0',
-                self.accrual(buyer, upline), '2')
+                self.accrual(buyer, upline), 'commission')
         self.assertEqual(again, entry)
         self.assertEqual((Entry.search_count([]), Line.search_count([])),
             counts)
@@ -205,7 +206,7 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
             other = Entry.post('order-1-pending-0', [
                     {'account': 'pdd_receivable', 'amount': D('-1.00')},
                     {'account': 'platform_margin', 'amount': D('1.00')},
-                    ], '2')
+                    ], 'commission')
         self.assertEqual(other, entry)
         self.assertEqual((Entry.search_count([]), Line.search_count([])),
             counts)
@@ -219,10 +220,10 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         Entry = pool.get('duoduo.ledger.entry')
         Line = pool.get('duoduo.ledger.line')
         buyer, upline = self.members(2)
-        entry = Entry.post('k', self.accrual(buyer, upline), '2')
+        entry = Entry.post('k', self.accrual(buyer, upline), 'commission')
         line = entry.lines[0]
-        immutable = gettext('duoduo_commission.msg_ledger_immutable')
-        post_only = gettext('duoduo_commission.msg_ledger_post_only')
+        immutable = gettext('duoduo_ledger.msg_ledger_immutable')
+        post_only = gettext('duoduo_ledger.msg_ledger_post_only')
         transaction = Transaction()
 
         for user in [0, 1]:
@@ -241,12 +242,12 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
                     self.assertEqual(cm.exception.message, immutable)
                 for call in [
                         lambda: Entry.create([{
-                                    'key': 'direct', 'money_type': '2',
+                                    'key': 'direct', 'kind': 'commission',
                                     'posted_at': dt.datetime(2026, 1, 1)}]),
                         lambda: Line.create([{
                                     'entry': entry.id,
                                     'account': 'platform_margin',
-                                    'amount': D('1.00'), 'money_type': '2',
+                                    'amount': D('1.00'), 'kind': 'commission',
                                     'posted_at': dt.datetime(2026, 1, 1)}]),
                         lambda: Entry.copy([entry]),
                         ]:
@@ -290,28 +291,28 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         Line = pool.get('duoduo.ledger.line')
         buyer, upline = self.members(2)
         order = self.order()
-        accrual = Entry.post('o-pending', self.accrual(buyer, upline), '2',
-            order=order, order_status=0)
+        accrual = Entry.post('o-pending', self.accrual(buyer, upline), 'commission',
+            origin=order, order_status=0)
         settlement = Entry.post('o-settled', [
                 {'account': 'member_pending', 'member': buyer,
                     'amount': D('-3.00')},
                 {'account': 'member_available', 'member': buyer,
                     'amount': D('3.00')},
-                ], '2', order=order, order_status=5)
+                ], 'commission', origin=order, order_status=5)
         # the member withdrew 2.00 of the 3.00 before PDD punished the order
         Entry.post('w-1', [
                 {'account': 'member_available', 'member': buyer,
                     'amount': D('-2.00')},
                 {'account': 'member_withdrawing', 'member': buyer,
                     'amount': D('2.00')},
-                ], '6')
+                ], 'withdrawal')
 
         reversals = [
             Entry.reverse(entry, f'{entry.key}-reversed', order_status=10)
             for entry in [accrual, settlement]]
         for entry, reversal in zip([accrual, settlement], reversals):
             self.assertEqual(reversal.reversal_of, entry)
-            self.assertEqual(reversal.money_type, '5')
+            self.assertEqual(reversal.kind, 'reversal')
             self.assertEqual(reversal.order, order)
             self.assertEqual(reversal.order_status, 10)
             self.assertEqual(reversal.description, f"Reversal of {entry.key}")
@@ -325,7 +326,7 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
 
         # the order's lines net to zero; the member owes what was withdrawn
         self.assertEqual(sum(l.amount for l in Line.search(
-                        [('order', '=', order.id)])), 0)
+                        [('origin', '=', f'duoduo.pdd.order,{order.id}')])), 0)
         self.assertEqual(Line.balance(buyer, 'member_available'), D('-2.00'))
         self.assertEqual(Line.balance(buyer, 'member_pending'), D('0.00'))
         self.assertEqual(Line.balance(upline, 'member_pending'), D('0.00'))
@@ -359,7 +360,9 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
             'member_pending', 'member_available', 'member_withdrawing',
             'member_paid', 'member_points']
         postings = st.lists(st.tuples(
-                st.sampled_from(['1', '2', '3', '4', '5', '6']),
+                st.sampled_from(
+                        ['commission', 'team_commission', 'subsidy', 'reversal',
+                            'withdrawal']),
                 st.lists(st.tuples(
                         st.integers(0, 2),
                         st.sampled_from(member_accounts),
@@ -383,7 +386,7 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         members = self.members(3)
         expected = {}  # (member index, account) -> Decimal
         income = [D(0)] * 3
-        for i, (money_type, member_lines) in enumerate(postings):
+        for i, (kind, member_lines) in enumerate(postings):
             lines = []
             for index, account, fen in member_lines:
                 amount = D(fen) / 100
@@ -391,12 +394,12 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
                         'amount': amount})
                 expected[index, account] = expected.get(
                     (index, account), D(0)) + amount
-                if (money_type != '6'
+                if (kind != 'withdrawal'
                         and account in ledger.CASH_ACCOUNTS):
                     income[index] += amount
             lines.append({'account': 'pdd_receivable',
                     'amount': -sum(l['amount'] for l in lines)})
-            Entry.post(f'random-{i}', lines, money_type)
+            Entry.post(f'random-{i}', lines, kind)
 
         for account in member_accounts:
             balances = Line.balances(members, account)
@@ -425,7 +428,7 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
     # --- "my" page ---
 
     def test_shanghai_day(self):
-        day = ledger.shanghai_day
+        day = shanghai_day
         self.assertEqual(day(dt.datetime(2026, 11, 30, 16, 30)),
             (dt.datetime(2026, 11, 30, 16), dt.datetime(2026, 12, 1, 16)))
         self.assertEqual(day(dt.datetime(2026, 11, 30, 15, 59)),
@@ -436,22 +439,22 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
         "A line posted at 16:30 UTC counts in the next Shanghai day"
         member, other = self.members(2)
 
-        def post(key, at, money_type, *moves):
-            post_moves(key, dt.datetime(*at), money_type, member, *moves)
+        def post(key, at, kind, *moves):
+            post_moves(key, dt.datetime(*at), kind, member, *moves)
 
         # 23:59:59 on 30 November in Shanghai
-        post('a', (2026, 11, 30, 15, 59, 59), '2', ('member_pending', '1.00'))
+        post('a', (2026, 11, 30, 15, 59, 59), 'commission', ('member_pending', '1.00'))
         # 00:30 on 1 December in Shanghai
-        post('b', (2026, 11, 30, 16, 30), '3', ('member_pending', '2.00'))
+        post('b', (2026, 11, 30, 16, 30), 'team_commission', ('member_pending', '2.00'))
         # 00:00 on 2 December in Shanghai
-        post('c', (2026, 12, 1, 16), '1', ('member_pending', '4.00'))
+        post('c', (2026, 12, 1, 16), 'subsidy', ('member_pending', '4.00'))
         # on 1 December: settled (pending to available) then withdrawn
-        post('d', (2026, 12, 1, 1), '2',
+        post('d', (2026, 12, 1, 1), 'commission',
             ('member_pending', '-2.00'), ('member_available', '2.00'))
-        post('e', (2026, 12, 1, 2), '6',
+        post('e', (2026, 12, 1, 2), 'withdrawal',
             ('member_available', '-0.50'), ('member_withdrawing', '0.50'))
         # points are not money
-        post('f', (2026, 12, 1, 2), '4', ('member_points', '100.00'))
+        post('f', (2026, 12, 1, 2), 'subsidy', ('member_points', '100.00'))
 
         with clock(2026, 12, 1, 2):  # 10:00 on 1 December in Shanghai
             info = member.get_info()

@@ -37,7 +37,7 @@ def post(key, snapshot_taken=None, go=None, hold=0):
                     snapshot_taken.set()
                 if go and attempt == 1:
                     go.wait(30)
-                entry = Entry.post(key, LINES, '2')
+                entry = Entry.post(key, LINES, 'commission')
                 time.sleep(hold)
                 entry_id = entry.id
             return entry_id, attempt

@@ -13,26 +13,14 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
-from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import LedgerError
-from .ledger import INCOME_MONEY_TYPES, MONEY_TYPES
+from .exceptions import AdjustmentAccessError, AdjustmentError
 
 CENT = Decimal('0.01')
-SUBSIDY_MONEY_TYPE = '4'
-# what the member reads in their money history, like the orders' entries
-DESCRIPTION = "平台人工调整"
-
-
-class AdjustmentError(LedgerError):
-    "A manual adjustment refused: no amount, no reason, sub-fen amount"
-
-
-class AdjustmentAccessError(AccessError):
-    "A manual adjustment by someone outside the finance group"
+DEFAULT_KIND = 'subsidy'
 
 
 class AdjustStart(ModelView):
@@ -43,9 +31,7 @@ class AdjustStart(ModelView):
     amount = fields.Numeric("Amount", digits=(16, 2), required=True,
         help="Added to the member's available balance (元); negative takes "
         "money away. The platform margin moves the other way.")
-    money_type = fields.Selection(
-        [(t, n) for t, n in MONEY_TYPES if t in INCOME_MONEY_TYPES],
-        "Money Type", required=True, sort=False,
+    kind = fields.Selection('get_kinds', "Kind", required=True, sort=False,
         help="How the member's money history shows it.")
     reason = fields.Text("Reason", required=True,
         help="Why: kept with the ledger entry.")
@@ -53,8 +39,15 @@ class AdjustStart(ModelView):
         readonly=True)
 
     @classmethod
-    def default_money_type(cls):
-        return SUBSIDY_MONEY_TYPE
+    def default_kind(cls):
+        return DEFAULT_KIND
+
+    @classmethod
+    def get_kinds(cls):
+        "The income kinds: an adjustment is income (or takes some back)"
+        Entry = Pool().get('duoduo.ledger.entry')
+        income_kinds = Entry.income_kinds()
+        return [(k, n) for k, n in Entry.kind.selection if k in income_kinds]
 
     @fields.depends('member')
     def on_change_with_balance_available(self):
@@ -67,14 +60,14 @@ class Adjust(Wizard):
     __name__ = 'duoduo.ledger.adjust'
 
     start = StateView('duoduo.ledger.adjust.start',
-        'duoduo_commission.ledger_adjust_start_view_form', [
+        'duoduo_ledger.ledger_adjust_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
             Button("Post", 'post', 'tryton-ok', default=True),
             ])
     post = StateTransition()
 
     def default_start(self, fields):
-        values = {'money_type': SUBSIDY_MONEY_TYPE}
+        values = {'kind': DEFAULT_KIND}
         if self.model and self.model.__name__ == 'duoduo.member' and (
                 self.record):
             values['member'] = self.record.id
@@ -89,22 +82,22 @@ class Adjust(Wizard):
         finance = ModelData.get_id('duoduo_base', 'group_duoduo_finance')
         if finance not in User.get_groups():
             raise AdjustmentAccessError(gettext(
-                    'duoduo_commission.msg_adjust_finance_only'))
+                    'duoduo_ledger.msg_adjust_finance_only'))
 
     @classmethod
     def check_values(cls, amount, reason):
         "The amount (Decimal, fen) and the reason (stripped); or raise"
         if amount is None or not isinstance(amount, Decimal) or not amount:
             raise AdjustmentError(gettext(
-                    'duoduo_commission.msg_adjust_amount_zero'))
+                    'duoduo_ledger.msg_adjust_amount_zero'))
         if amount != amount.quantize(CENT):
             raise AdjustmentError(gettext(
-                    'duoduo_commission.msg_adjust_amount_precision',
+                    'duoduo_ledger.msg_adjust_amount_precision',
                     amount=amount))
         reason = (reason or '').strip()
         if not reason:
             raise AdjustmentError(gettext(
-                    'duoduo_commission.msg_adjust_reason_required'))
+                    'duoduo_ledger.msg_adjust_reason_required'))
         return amount, reason
 
     def entry_key(self):
@@ -112,21 +105,10 @@ class Adjust(Wizard):
         return f'duoduo.ledger.adjust:{self._session_id}'
 
     def transition_post(self):
-        pool = Pool()
-        Entry = pool.get('duoduo.ledger.entry')
+        Entry = Pool().get('duoduo.ledger.entry')
         self.check_finance()
         amount, reason = self.check_values(
             self.start.amount, self.start.reason)
-        member = self.start.member
-        Entry.post(self.entry_key(), [{
-                    'account': 'member_available',
-                    'member': member,
-                    'amount': amount,
-                    }, {
-                    'account': 'platform_margin',
-                    'member': None,
-                    'amount': -amount,
-                    }], self.start.money_type,
-            description=DESCRIPTION,
-            user=Transaction().user, reason=reason)
+        Entry.adjust(self.entry_key(), self.start.member, amount,
+            self.start.kind, reason, user=Transaction().user)
         return 'end'
