@@ -374,6 +374,143 @@ class UserRoutesTestCase(ContractTestCase):
                     'phone': '13900000059', 'scene': 'change_phone'}),
             401, 401)
 
+    # --- change_phone as the contract's client asks its codes: no scene ---
+
+    def send_code(self, phone, form=False, token=None):
+        "Ask a code as the contract says: the phone only; returns it"
+        self.let_resend_interval_pass(phone)
+        if form:
+            result = self.call('POST', '/user/send_tel_code/',
+                form={'phone': phone}, token=token)
+        else:
+            result = self.post('/user/send_tel_code/', {'phone': phone},
+                token=token)
+        self.assertReply(result, 200, 200)
+        return last_code(phone, 'login')
+
+    def test_change_phone_contract_client(self):
+        token, user = self.login('13900000100')
+        old_code = self.send_code('13900000100')
+        new_code = self.send_code('13900000101')
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000100', 'old_code': old_code,
+                    'new_phone': '13900000101', 'new_code': new_code,
+                    }, token=token), 200, 200)
+        _, payload = self.get('/user/my_info/', token=token)
+        self.assertEqual(payload['data']['username'], '13900000101')
+        # both codes were spent: they log nobody in, not even a new member
+        # on the freed number
+        for phone, code in [
+                ('13900000100', old_code), ('13900000101', new_code)]:
+            self.assertReply(self.post('/user/login/', {
+                        'phone': phone, 'code': code}), 400, 1001)
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000101', 'old_code': new_code,
+                    'new_phone': '13900000100', 'new_code': old_code,
+                    }, token=token), 400, 1001)
+        _, again = self.login('13900000101')
+        self.assertEqual(again['id'], user['id'])
+        _, payload = self.post('/user/check_tel/', {'phone': '13900000100'})
+        self.assertFalse(payload['data']['exists'])
+
+    def test_change_phone_contract_client_form_body(self):
+        token, user = self.login('13900000102')
+        # the client may send its token along: the code is a login code
+        old_code = self.send_code('13900000102', form=True, token=token)
+        new_code = self.send_code('13900000103', form=True)
+        status, payload = self.call('POST', '/user/change_phone/', form={
+                'old_phone': '13900000102', 'old_code': old_code,
+                'new_phone': '13900000103', 'new_code': new_code,
+                }, token=token)
+        self.assertEqual((status, payload['code']), (200, 200), payload)
+        self.assertEqual(payload['msg'], '修改成功')
+        _, payload = self.get('/user/my_info/', token=token)
+        self.assertEqual(payload['data']['username'], '13900000103')
+
+    def test_change_phone_mixed_scenes(self):
+        token, _ = self.login('13900000104')
+        self.let_resend_interval_pass('13900000104')
+        self.assertReply(self.post('/user/send_tel_code/', {
+                    'phone': '13900000104', 'scene': 'change_phone'},
+                token=token), 200, 200)
+        old_code = last_code('13900000104', 'change_phone')
+        new_code = self.send_code('13900000105')
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000104', 'old_code': old_code,
+                    'new_phone': '13900000105', 'new_code': new_code,
+                    }, token=token), 200, 200)
+
+    def test_change_phone_without_scene_wrong_codes(self):
+        token, _ = self.login('13900000106')
+        old_code = self.send_code('13900000106')
+        new_code = self.send_code('13900000107')
+        other_code = self.send_code('13900000108')
+        wrong = '%06d' % ((int(new_code) + 1) % 1000000)
+        for old, new in [
+                (old_code, wrong),
+                ('%06d' % ((int(old_code) + 1) % 1000000), new_code),
+                # the code of another phone, or the pair swapped
+                (old_code, other_code),
+                (new_code, old_code),
+                ]:
+            self.assertReply(self.post('/user/change_phone/', {
+                        'old_phone': '13900000106', 'old_code': old,
+                        'new_phone': '13900000107', 'new_code': new,
+                        }, token=token), 400, 1001)
+        # a login code logs into its own number only
+        self.assertReply(self.post('/user/login/', {
+                    'phone': '13900000106', 'code': new_code}), 400, 1001)
+        # neither code was spent by the failed tries
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000106', 'old_code': old_code,
+                    'new_phone': '13900000107', 'new_code': new_code,
+                    }, token=token), 200, 200)
+        # the other phone's code still logs its owner in
+        self.assertReply(self.post('/user/login/', {
+                    'phone': '13900000108', 'code': other_code}), 200, 200)
+
+    def test_change_phone_without_scene_to_a_taken_number(self):
+        token, _ = self.login('13900000109')
+        _, other = self.login('13900000110')
+        old_code = self.send_code('13900000109')
+        # without a scene the code is a login code for the number's owner
+        taken_code = self.send_code('13900000110')
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000109', 'old_code': old_code,
+                    'new_phone': '13900000110', 'new_code': taken_code,
+                    }, token=token), 400, 1002)
+        # nothing was spent: the owner logs in with their code, the member
+        # changes to a free number with theirs
+        _, payload = self.post('/user/login/', {
+                'phone': '13900000110', 'code': taken_code})
+        self.assertEqual(payload['data']['user']['id'], other['id'])
+        new_code = self.send_code('13900000111')
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000109', 'old_code': old_code,
+                    'new_phone': '13900000111', 'new_code': new_code,
+                    }, token=token), 200, 200)
+
+    def test_login_code_used_once(self):
+        token, _ = self.login('13900000112')
+        # a code that logged in cannot change the phone
+        old_code = self.send_code('13900000112')
+        self.assertReply(self.post('/user/login/', {
+                    'phone': '13900000112', 'code': old_code}), 200, 200)
+        new_code = self.send_code('13900000113')
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000112', 'old_code': old_code,
+                    'new_phone': '13900000113', 'new_code': new_code,
+                    }, token=token), 400, 1001)
+        # the new number's code was not spent by that refusal
+        old_code = self.send_code('13900000112')
+        self.assertReply(self.post('/user/change_phone/', {
+                    'old_phone': '13900000112', 'old_code': old_code,
+                    'new_phone': '13900000113', 'new_code': new_code,
+                    }, token=token), 200, 200)
+        # and a code that changed the phone cannot log in
+        self.assertReply(self.post('/user/login/', {
+                    'phone': '13900000113', 'code': new_code}), 400, 1001)
+
     # --- check_tel ---
 
     def test_check_tel(self):

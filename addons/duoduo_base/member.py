@@ -24,6 +24,9 @@ PROFILE_FIELDS = {
     'alipay': ('alipay_account', 3, 64),
     'realname': ('real_name', 2, 20),
     }
+# The codes /user/change_phone/ accepts: the contract's client asks them
+# without a scene, so they are login codes; `scene=change_phone` is ours.
+CHANGE_PHONE_SCENES = ['change_phone', 'login']
 
 
 class Member(TeamTree, Workflow, ModelSQL, ModelView):
@@ -259,10 +262,13 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
         if new_phone == self.phone or self.find_by_phone(new_phone):
             raise PhoneTakenError(gettext(
                     'duoduo_base.msg_member_phone_taken', phone=new_phone))
-        # both codes are checked before either is spent
+        # A login code of a number proves its owner reads its SMS as well
+        # as a change_phone code does, and the token says who the member
+        # is. A login code spent here cannot log in any more, nor the
+        # reverse. Both codes are checked before either is spent.
         codes = [
-            SmsCode.check(old_phone, 'change_phone', old_code),
-            SmsCode.check(new_phone, 'change_phone', new_code),
+            SmsCode.check(old_phone, CHANGE_PHONE_SCENES, old_code),
+            SmsCode.check(new_phone, CHANGE_PHONE_SCENES, new_code),
             ]
         SmsCode.consume(codes)
         self.__class__.write([self], {'phone': new_phone})

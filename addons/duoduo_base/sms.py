@@ -150,25 +150,30 @@ class SmsCode(ModelSQL, ModelView):
         return config.sms_code_ttl
 
     @classmethod
-    def check(cls, phone, scene, code):
+    def check(cls, phone, scenes, code):
         """The valid code record matching code, counting a wrong try
-        against the newest code (which dies after too many)."""
+        against the newest code (which dies after too many).
+
+        scenes is the scene or the list of scenes whose codes are
+        accepted: only the newest valid code among them is compared."""
         Configuration = Pool().get('duoduo.configuration')
         config = Configuration(1)
         now = dt.datetime.now()
+        if isinstance(scenes, str):
+            scenes = [scenes]
         records = cls.search([
                 ('phone', '=', phone),
-                ('scene', '=', scene),
+                ('scene', 'in', list(scenes)),
                 ('state', '=', 'sent'),
                 ('expires_at', '>', now),
-                ], order=[('sent_at', 'DESC')], limit=1)
+                ], order=[('sent_at', 'DESC'), ('id', 'DESC')], limit=1)
         if not records:
             raise SmsCodeError(gettext('duoduo_base.msg_sms_code_invalid'))
         record, = records
         # a simultaneous try of the same code fails here and starts again,
         # then finds the code spent or its tries counted
         cls.lock([record])
-        given = cls._digest(phone, scene, str(code or '').strip())
+        given = cls._digest(phone, record.scene, str(code or '').strip())
         if hmac.compare_digest(given, record.code_hash):
             return record
         attempts = record.attempts + 1

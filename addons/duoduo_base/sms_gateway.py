@@ -41,7 +41,9 @@ CONNECT_TIMEOUT = 3
 READ_TIMEOUT = 5
 
 SCENE_TEXTS = {
-    'login': "您的登录验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。",
+    # also the code the contract's client changes a phone with (it asks
+    # without a scene): not a login-only wording
+    'login': "您的验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。",
     'change_phone': "您正在更换手机号，验证码为{code}，{minutes}分钟内有效。",
     }
 
