@@ -102,13 +102,14 @@ class OrderSyncTestCase(RouteTestCase):
 
     # --- helpers ---
 
-    def member(self, level_code=0, **values):
+    def member(self, role='member', **values):
+        "A member at the first level of role: (id, pdd_uid)"
         type(self)._phones += 1
         with committed():
             pool = Pool()
             Member = pool.get('duoduo.member')
             Level = pool.get('duoduo.member.level')
-            level, = Level.search([('code', '=', level_code)])
+            level, = Level.search([('role', '=', role)], limit=1)
             member, = Member.create([{
                         'phone': f'1370020{self._phones:04d}',
                         'level': level.id,
@@ -122,7 +123,7 @@ class OrderSyncTestCase(RouteTestCase):
             pid, = Pid.create([{'p_id': p_id, 'name': 'partner',
                         'status': 'normal'}])
             pid_id = pid.id
-        member_id, _ = self.member(level_code=2, pdd_pid=pid_id)
+        member_id, _ = self.member(role='partner', pdd_pid=pid_id)
         return member_id
 
     def run_increment(self, since=None):

@@ -43,12 +43,13 @@ class PddSetupTestCase(ContractTestCase):
 
     _members = 0
 
-    def member(self, level_code=0, **values):
+    def member(self, role='member', **values):
+        "A member at the first level of role"
         pool = Pool()
         Member = pool.get('duoduo.member')
         Level = pool.get('duoduo.member.level')
         type(self)._members += 1
-        level, = Level.search([('code', '=', level_code)])
+        level, = Level.search([('role', '=', role)], limit=1)
         member, = Member.create([{
                     'phone': f'1390010{self._members:04d}',
                     'level': level.id,
@@ -57,7 +58,7 @@ class PddSetupTestCase(ContractTestCase):
         return member
 
     def partner(self, **values):
-        return self.member(level_code=2, **values)
+        return self.member(role='partner', **values)
 
     def notifications(self, text):
         Notification = Pool().get('res.notification')
@@ -203,7 +204,7 @@ class PddSetupTestCase(ContractTestCase):
         self.assertNotIn(pid, Pid.search([('member', '=', None)]))
         # a partner demoted while holding a PID is refused
         Level = pool.get('duoduo.member.level')
-        normal, = Level.search([('code', '=', 0)])
+        normal, = Level.search([('role', '=', 'member')], limit=1)
         with self.assertRaises(UserError):
             Member.write([second], {'level': normal.id})
         pid.assign_to(None)

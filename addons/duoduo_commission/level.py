@@ -11,9 +11,10 @@ only move it between those accounts, so they neither add nor take away;
 reversals after settlement (type 5) take it back; manual adjustments (4)
 count.
 
-Rules only raise a level: a member whose thresholds fall (a reversal) keeps
-the level, and a member above every rule (a city agent, from an
-application) is never touched. Staff lock a member's level to keep it where
+Rules only raise a level (to one of higher code): a member whose thresholds
+fall (a reversal) keeps the level, and a city agent (a level of role
+city_agent, from an application) is never touched; no rule grants a level
+of that role. Staff lock a member's level to keep it where
 they put it. Rules are evaluated when a member gets a new direct invitee
 and when settlement entries reach a member's available account. Every
 change of level, automatic or by staff, is kept in the member's history.
@@ -32,7 +33,6 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from trytond.modules.duoduo_ledger.ledger import now
-from .order import CITY_AGENT_LEVEL_CODE
 
 # where a member's income is once PDD settled it
 SETTLED_ACCOUNTS = ['member_available', 'member_withdrawing', 'member_paid']
@@ -102,7 +102,7 @@ class LevelRule(sequence_ordered(), DeactivableMixin, ModelSQL, ModelView):
     def validate_fields(cls, rules, field_names):
         super().validate_fields(rules, field_names)
         for rule in rules:
-            if rule.level and rule.level.code == CITY_AGENT_LEVEL_CODE:
+            if rule.level and rule.level.is_city_agent:
                 raise LevelRuleValidationError(gettext(
                         'duoduo_commission.msg_level_rule_city_agent',
                         level=rule.level.rec_name))
@@ -236,8 +236,9 @@ class Member(metaclass=PoolMeta):
 
     @classmethod
     def apply_level_rules(cls, members, cause, invitees=None, entries=None):
-        """Raise each member that is not locked to the highest level of the
-        rules it reaches, when higher than its own; never lower it.
+        """Raise each member that is not locked (nor a city agent) to the
+        highest level of the rules it reaches, when higher than its own;
+        never lower it.
 
         cause: 'invite', 'settlement' or 'review'; invitees {member id: invitee id}
         and entries {member id: entry id} name what raised it. Returns the
@@ -246,12 +247,13 @@ class Member(metaclass=PoolMeta):
         Rule = pool.get('duoduo.member.level.rule')
         Change = pool.get('duoduo.member.level.change')
         with without_check_access():
-            rules = Rule.search([])
+            # a level that became a city agent's after its rule was made
+            rules = [r for r in Rule.search([]) if not r.level.is_city_agent]
             if not rules:
                 return []
             # fresh from the table: team sizes are kept up to date in SQL
             members = [m for m in cls.browse([int(m) for m in members])
-                if not m.level_locked]
+                if not m.level_locked and not m.level.is_city_agent]
             if not members:
                 return []
             settled = settled_commission(members)
@@ -261,9 +263,9 @@ class Member(metaclass=PoolMeta):
                 granted = None
                 for rule in rules:
                     if (rule.reached(invites, settled[member.id])
-                            and rule.level.code > member.level.code
+                            and rule.level.is_above(member.level)
                             and (granted is None
-                                or rule.level.code > granted.level.code)):
+                                or rule.level.is_above(granted.level))):
                         granted = rule
                 if not granted:
                     continue

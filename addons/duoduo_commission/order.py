@@ -48,6 +48,7 @@ from sql import For
 
 from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.modules.duoduo_base.level import CITY_AGENT
 from trytond.modules.duoduo_base.team import ancestor_ids
 from trytond.modules.duoduo_ledger.ledger import (
     CASH_ACCOUNTS, amount_column, money, sum_money)
@@ -65,7 +66,6 @@ PHASES = {
     4: REVERSED, 10: REVERSED,
     }
 REVERSAL_KIND = 'reversal'
-CITY_AGENT_LEVEL_CODE = 3
 
 
 def phase(order_status):
@@ -166,7 +166,7 @@ class Order(metaclass=PoolMeta):
                 values[f'upline_{depth}'] = upline.id if upline else None
                 values[f'upline_{depth}_level'] = (
                     upline.level.id if upline else None)
-            agent = cls.find_city_agent(buyer)
+            agent = order.get_city_agent(buyer)
             values['city_agent'] = agent.id if agent else None
             version = Version.in_force(
                 order.order_pay_time or order.order_create_time or now)
@@ -175,16 +175,22 @@ class Order(metaclass=PoolMeta):
         if to_write:
             cls.write(*to_write)
 
-    @classmethod
-    def find_city_agent(cls, buyer):
-        """The city agent (level code 3) of the buyer's city: the one of
-        lowest id when there are several; None without a city"""
+    def get_city_agent(self, buyer):
+        """The city agent (城市代理) who shares the order's commission, or
+        None; buyer is the order's member as at attribution.
+
+        This is the one place that answers it: an addon that knows the
+        agents better (duoduo_agency, from approved applications and their
+        regions) overrides it. The default only matches free text: the
+        members whose level has the city_agent role and whose city equals
+        the buyer's, the one of lowest id when there are several; None
+        when the buyer has no city."""
         Member = Pool().get('duoduo.member')
         city = (buyer.city or '').strip()
         if not city:
             return None
         agents = Member.search([
-                ('level.code', '=', CITY_AGENT_LEVEL_CODE),
+                ('level.role', '=', CITY_AGENT),
                 ('city', '=', city),
                 ], order=[('id', 'ASC')], limit=1)
         return agents[0] if agents else None

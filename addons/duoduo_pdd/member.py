@@ -13,6 +13,7 @@ from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import Unique, fields
+from trytond.modules.duoduo_base.level import ROLES, partner_pyson
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -25,9 +26,6 @@ PDD_UID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz'
 PDD_UID_LENGTH = 12
 # PDD's limit for custom_parameters
 CUSTOM_PARAMETERS_MAX_BYTES = 64
-# member.level.code from which a member is a partner (合伙人): 2 合伙人,
-# 3 城市代理 and any level staff add above
-PARTNER_LEVEL_CODE = 2
 
 
 def new_pdd_uid():
@@ -71,7 +69,7 @@ class Member(metaclass=PoolMeta):
                 ],
             ],
         states={
-            'invisible': Eval('level_code', 0) < PARTNER_LEVEL_CODE,
+            'invisible': ~partner_pyson('level_role'),
             },
         help="The partner's own 推广位: their links and orders use it "
         "instead of the default PID.")
@@ -79,8 +77,8 @@ class Member(metaclass=PoolMeta):
         "PDD Authorized At", readonly=True,
         help="When PDD confirmed the member's 备案 (authority binding); "
         "empty until then.")
-    level_code = fields.Function(
-        fields.Integer("Level Code"), 'on_change_with_level_code')
+    level_role = fields.Function(
+        fields.Selection(ROLES, "Level Role"), 'on_change_with_level_role')
 
     @classmethod
     def __setup__(cls):
@@ -137,8 +135,8 @@ class Member(metaclass=PoolMeta):
                 return uid
 
     @fields.depends('level')
-    def on_change_with_level_code(self, name=None):
-        return self.level.code if self.level else None
+    def on_change_with_level_role(self, name=None):
+        return self.level.role if self.level else None
 
     @classmethod
     def preprocess_values(cls, mode, values):
@@ -185,8 +183,9 @@ class Member(metaclass=PoolMeta):
                     member=self.rec_name, pid=p_id, level=self.level.name))
 
     def is_pdd_partner(self):
-        "Partners (合伙人 and above) may have a PID of their own"
-        return bool(self.level) and self.level.code >= PARTNER_LEVEL_CODE
+        """Partners (a level of role 合伙人 or 城市代理) may have a PID of
+        their own"""
+        return bool(self.level) and self.level.is_partner
 
     # --- what the goods routes and the order sync ask of a member ---
 

@@ -8,6 +8,7 @@ import datetime as dt
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.modules.duoduo_base.level import partner_domain
 from trytond.modules.duoduo_base.search import rec_name_domain
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -15,7 +16,6 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import PidAssignmentError, PidGenerateError
-from .member import PARTNER_LEVEL_CODE
 from .units import from_timestamp
 
 # pdd.ddk.goods.pid.generate makes 1 to 100 PIDs per call
@@ -215,7 +215,7 @@ class PidGenerateStart(ModelView):
     member = fields.Many2One(
         'duoduo.member', "Partner",
         domain=[
-            ('level.code', '>=', PARTNER_LEVEL_CODE),
+            *partner_domain(),
             ('pdd_pid', '=', None),
             ],
         help="A partner without a PID: the new PID is named after them and "
@@ -296,7 +296,7 @@ class PidAssignStart(ModelView):
     pid = fields.Many2One('duoduo.pdd.pid', "PID", readonly=True)
     member = fields.Many2One(
         'duoduo.member', "Partner",
-        domain=[('level.code', '>=', PARTNER_LEVEL_CODE)],
+        domain=partner_domain(),
         help="Leave empty to take the PID back.")
 
 

@@ -3,6 +3,7 @@ import random
 from trytond.exceptions import UserError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 def naive_team(referrer_of, member_id):
@@ -113,6 +114,33 @@ class DuoduoBaseTestCase(ModuleTestCase):
     def test_members_created_together_get_their_own_codes(self):
         members = self.create_members(5)
         self.assertEqual(len({m.invitation_code for m in members}), 5)
+
+    @with_transaction()
+    def test_level_roles(self):
+        "The seeded levels' roles; partners are the partner and city agent"
+        Level = Pool().get('duoduo.member.level')
+        self.assertEqual([(l.name, l.role) for l in Level.search([])], [
+                ('普通用户', 'member'), ('超级会员', 'member'),
+                ('合伙人', 'partner'), ('城市代理', 'city_agent')])
+        self.assertEqual([r for r, _ in Level.role.selection
+                if Level.is_partner_role(r)], ['partner', 'city_agent'])
+
+    @with_transaction()
+    def test_level_roles_on_upgrade(self):
+        "Levels made before roles get the role their code meant"
+        Level = Pool().get('duoduo.member.level')
+        Level.create([
+                {'name': '金牌合伙人', 'code': 5, 'role': 'member'},
+                {'name': '新人', 'code': -1, 'role': 'partner'},
+                ])
+        table = Level.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update([table.role], ['member']))
+        Level.roles_from_codes()
+        self.assertEqual(
+            {l.code: l.role for l in Level.search([])},
+            {-1: 'member', 0: 'member', 1: 'member', 2: 'partner',
+                3: 'city_agent', 5: 'partner'})
 
     @with_transaction()
     def test_phone_normalized_and_unique(self):

@@ -32,6 +32,9 @@ class LevelTestCase(unittest.TestCase):
     # --- the world ---
 
     def level(self, code):
+        "The seeded level numbered code (a level given is returned as is)"
+        if not isinstance(code, int):
+            return code
         Level = Pool().get('duoduo.member.level')
         level, = Level.search([('code', '=', code)])
         return level
@@ -222,6 +225,65 @@ class LevelTestCase(unittest.TestCase):
             with self.subTest(values=values), \
                     self.assertRaises(LevelRuleValidationError):
                 Rule.create([values])
+
+    @with_transaction()
+    def test_rules_follow_the_role_not_the_code(self):
+        """Rules never touch a city agent nor grant a city agent's level,
+        whatever the levels' numbers"""
+        pool = Pool()
+        Level = pool.get('duoduo.member.level')
+        Rule = pool.get('duoduo.member.level.rule')
+        seeded_agent = self.level(3)
+        star, district = Level.create([
+                {'name': '星级合伙人', 'code': 8, 'role': 'partner'},
+                {'name': '区县代理', 'code': 9, 'role': 'city_agent'},
+                ])
+        self.rules((star, 1, '0'))
+        # a city agent is not "raised" to a partner's level of higher code
+        agent = self.member(level=seeded_agent)
+        self.member(referrer=agent)
+        self.assertEqual(self.reload(agent).level, seeded_agent)
+        self.assertEqual(self.reload(agent).level_changes, ())
+        # a member is
+        member = self.member()
+        self.member(referrer=member)
+        self.assertEqual(self.reload(member).level, star)
+        # a level that became a city agent's is no longer granted
+        Level.write([star], {'role': 'city_agent'})
+        other = self.member()
+        self.member(referrer=other)
+        self.assertEqual(self.reload(other).level.role, 'member')
+        Level.write([star], {'role': 'partner'})
+
+        # the seeded 城市代理 made a partner's level may be granted
+        Level.write([seeded_agent], {'role': 'partner'})
+        rule, = Rule.create([{'level': seeded_agent.id, 'min_invites': 5}])
+        self.assertEqual(rule.level.code, 3)
+        # a city agent's level is refused whatever its number
+        Level.write([star], {'role': 'city_agent'})
+        for level in [district, star]:
+            with self.subTest(code=level.code), \
+                    self.assertRaises(LevelRuleValidationError):
+                Rule.create([{'level': level.id, 'min_invites': 1}])
+
+    @with_transaction()
+    def test_city_agent_found_by_role(self):
+        """The city agent of an order is the member of the buyer's city whose
+        level has the city agent role, whatever its number"""
+        Level = Pool().get('duoduo.member.level')
+        seeded_agent = self.level(3)
+        district, = Level.create([
+                {'name': '区县代理', 'code': 9, 'role': 'city_agent'}])
+        Level.write([seeded_agent], {'role': 'partner'})
+        # lower id, same city, but its level (code 3) is a partner's now
+        self.member(level=seeded_agent, city='杭州')
+        agent = self.member(level=district, city='杭州')
+        self.member(level=district, city='宁波')
+        order = self.pdd(self.member(city='杭州'), 0)
+        self.assertEqual(order.city_agent, agent)
+        self.assertEqual(order.get_city_agent(order.member), agent)
+        self.assertIsNone(self.pdd(self.member(city='温州'), 0).city_agent)
+        self.assertIsNone(self.pdd(self.member(), 0).city_agent)
 
     @with_transaction()
     def test_staff_change_in_history(self):
