@@ -4,8 +4,11 @@ the kinds of a commission (the buyer's own, the team's)."""
 from sql import Cast
 from sql.operators import Concat
 
+from collections import defaultdict
+
 from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.modules.duoduo_ledger.ledger import CASH_ACCOUNTS, ZERO
+from trytond.pool import Pool, PoolMeta
 
 from .plan import BUYER_KIND, TEAM_KIND
 
@@ -47,6 +50,31 @@ class Entry(metaclass=PoolMeta):
     @classmethod
     def _cause_fields(cls):
         return super()._cause_fields() | {'order_status'}
+
+    @classmethod
+    def on_posted(cls, entries):
+        """Settled income may raise members' levels; income counts in the
+        team statistics"""
+        pool = Pool()
+        Member = pool.get('duoduo.member')
+        Statistic = pool.get('duoduo.team.statistic')
+        super().on_posted(entries)
+        income_kinds = cls.income_kinds()
+        reached = {}
+        incomes = defaultdict(lambda: ZERO)
+        for entry in entries:
+            for line in entry.lines:
+                if not line.member or entry.kind not in income_kinds:
+                    continue
+                if line.account == 'member_available' and line.amount > 0:
+                    reached.setdefault(line.member.id, entry.id)
+                if line.account in CASH_ACCOUNTS:
+                    incomes[line.member.id] += line.amount
+        if reached:
+            Member.apply_level_rules(Member.browse(list(reached)),
+                'settlement', entries=reached)
+        if incomes:
+            Statistic.earned(dict(incomes))
 
     @property
     def order(self):

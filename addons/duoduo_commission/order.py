@@ -46,6 +46,7 @@ from decimal import Decimal
 
 from sql import For
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.duoduo_base.level import CITY_AGENT
@@ -58,6 +59,8 @@ from trytond.transaction import Transaction
 
 from .ledger import order_origin
 from .plan import BUYER_KIND, MAX_DEPTH, TEAM_KIND
+from .team_statistics import (
+    CENT, ORDER_FIELDS, ZERO, _cursor, order_counted_for)
 
 PENDING, AVAILABLE, REVERSED = 'pending', 'available', 'reversed'
 PHASES = {
@@ -114,6 +117,23 @@ class Order(metaclass=PoolMeta):
         help="Settlements and their undoing within the generation.")
     ledger_lines = fields.One2Many('duoduo.ledger.line', 'origin',
         "Ledger Lines", readonly=True)
+    statistics_member = fields.Many2One('duoduo.member',
+        "Counted For", readonly=True, ondelete='RESTRICT',
+        help="The member whose team statistics count the order.")
+    statistics_day = fields.Date("Counted On", readonly=True,
+        help="The Asia/Shanghai day the statistics count the order on.")
+    statistics_amount = fields.Numeric("Counted Commission",
+        digits=(16, 2), readonly=True)
+
+    @classmethod
+    def __register__(cls, module):
+        exists = backend.TableHandler.table_exist(cls._table)
+        counted = exists and cls.__table_handler__(module).column_exist(
+            'statistics_member')
+        super().__register__(module)
+        if exists and not counted:
+            # the statistics tables are new: fill them from what exists
+            Pool().get('duoduo.team.statistic').recompute()
 
     @classmethod
     def default_commission_generation(cls):
@@ -135,12 +155,17 @@ class Order(metaclass=PoolMeta):
     def write(cls, *args):
         actions = iter(args)
         attributed = []
+        touched = set()
         for orders, values in zip(actions, actions):
             if values.get('member'):
                 attributed.extend(o.id for o in orders if not o.member)
+            if ORDER_FIELDS & set(values):
+                touched.update(o.id for o in orders)
         super().write(*args)
         if attributed:
             cls.on_attributed(cls.browse(attributed))
+        if touched:
+            cls.count_in_statistics(cls.browse(sorted(touched)))
 
     @classmethod
     def snapshot_team(cls, orders):
@@ -444,12 +469,43 @@ class Order(metaclass=PoolMeta):
                     }),
             ]
 
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
+    # --- team statistics ---
 
     @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('duoduo.pdd.order|book_unbooked', "Book Unbooked PDD Orders"))
+    def _clear_statistics_cache(cls):
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            cache.pop(cls.__name__, None)
+
+    @classmethod
+    def count_in_statistics(cls, orders):
+        """Bring the statistics to what the orders count for now: nothing
+        when they already are"""
+        Statistic = Pool().get('duoduo.team.statistic')
+        table = cls.__table__()
+        cursor = _cursor()
+        changed = False
+        for order in orders:
+            wanted = order_counted_for(
+                order.member.id if order.member else None,
+                order.commission_state, order.order_pay_time,
+                order.order_create_time, order.promotion_amount)
+            stored = None
+            if order.statistics_member:
+                stored = (order.statistics_member.id, order.statistics_day,
+                    (order.statistics_amount or ZERO).quantize(CENT))
+            if wanted == stored:
+                continue
+            if stored:
+                Statistic.count_order(stored, -1)
+            if wanted:
+                Statistic.count_order(wanted, 1)
+            member_id, day, amount = wanted or (None, None, None)
+            cursor.execute(*table.update(
+                    [table.statistics_member, table.statistics_day,
+                        table.statistics_amount],
+                    [member_id, day, amount], where=table.id == order.id))
+            changed = True
+        if changed:
+            cls._clear_statistics_cache()
