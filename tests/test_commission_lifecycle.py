@@ -102,7 +102,8 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         rest = promotion - sum(shares.values())
         entries = self.entries(item)
         self.assertEqual([(k, t_, s) for k, t_, s, _ in entries],
-            [('1:accrue:2', '2', 0), ('1:accrue:3', '3', 0)])
+            [('1:accrue:commission', 'commission', 0),
+                ('1:accrue:team_commission', 'team_commission', 0)])
         self.assertEqual(entries[0][3], {
                 ('member_pending', t['buyer']): shares[t['buyer']],
                 ('platform_margin', None): rest,
@@ -126,7 +127,7 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         self.move(item, 5)
         entries = self.entries(item)
         self.assertEqual([(k, s) for k, _, s, _ in entries[2:]],
-            [('1:settle1:2', 5), ('1:settle1:3', 5)])
+            [('1:settle1:commission', 5), ('1:settle1:team_commission', 5)])
         self.assertEqual(self.balances(*shares),
             {m: (D('0.00'), s) for m, s in shares.items()})
         buyer_info = self.income(t['buyer'])
@@ -158,8 +159,8 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         self.move(item, 4)
         kinds = [(k, mt, s) for k, mt, s, _ in self.entries(item)]
         self.assertEqual(kinds[2:], [
-                ('1:accrue:2:reversed', '5', 4),
-                ('1:accrue:3:reversed', '5', 4)])
+                ('1:accrue:commission:reversed', 'reversal', 4),
+                ('1:accrue:team_commission:reversed', 'reversal', 4)])
         for member in t.values():
             self.assertEqual(self.balances(member)[member],
                 (D('0.00'), D('0.00')))
@@ -186,8 +187,10 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         self.move(item, 10)
         kinds = [(k, mt) for k, mt, _, _ in self.entries(item)]
         self.assertEqual(kinds[4:], [
-                ('1:accrue:2:reversed', '5'), ('1:accrue:3:reversed', '5'),
-                ('1:settle1:2:reversed', '5'), ('1:settle1:3:reversed', '5'),
+                ('1:accrue:commission:reversed', 'reversal'),
+                ('1:accrue:team_commission:reversed', 'reversal'),
+                ('1:settle1:commission:reversed', 'reversal'),
+                ('1:settle1:team_commission:reversed', 'reversal'),
                 ])
         # not clamped at zero: the member owes it
         self.assertEqual(self.balances(t['buyer'])[t['buyer']],
@@ -214,21 +217,21 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         self.assertEqual(self.balances(t['buyer'])[t['buyer']],
             (D('0.00'), buyer_share))
         self.assertEqual([k for k, _, _, _ in self.entries(item)], [
-                '1:accrue:2', '1:accrue:3',
-                '1:settle1:2', '1:settle1:3',
-                '1:unsettle2:2', '1:unsettle2:3',
-                '1:settle3:2', '1:settle3:3'])
+                '1:accrue:commission', '1:accrue:team_commission',
+                '1:settle1:commission', '1:settle1:team_commission',
+                '1:unsettle2:commission', '1:unsettle2:team_commission',
+                '1:settle3:commission', '1:settle3:team_commission'])
         self.move(item, 4)
         self.assertEqual(self.balances(t['buyer'])[t['buyer']],
             (D('0.00'), D('0.00')))
         # only what was in effect is reversed: the accrual and the last
         # settlement (the first one was already undone)
         self.assertEqual([k for k, _, _, _ in self.entries(item)][8:], [
-                '1:accrue:2:reversed', '1:accrue:3:reversed',
-                '1:settle3:2:reversed', '1:settle3:3:reversed'])
+                '1:accrue:commission:reversed', '1:accrue:team_commission:reversed',
+                '1:settle3:commission:reversed', '1:settle3:team_commission:reversed'])
         self.move(item, 2)
         self.assertEqual([k for k, _, _, _ in self.entries(item)][12:], [
-                '2:accrue:2', '2:accrue:3'])
+                '2:accrue:commission', '2:accrue:team_commission'])
         self.assertEqual(self.balances(t['buyer'])[t['buyer']],
             (buyer_share, D('0.00')))
         self.move(item, 5)
@@ -347,7 +350,7 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         promotion = self.promotion(item)
         entries = self.entries(item)
         self.assertEqual([(k, lines) for k, _, _, lines in entries], [
-                ('1:accrue:2', {('platform_margin', None): promotion,
+                ('1:accrue:commission', {('platform_margin', None): promotion,
                         ('pdd_receivable', None): -promotion})])
 
         top = self.member(level=2)
@@ -360,8 +363,8 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         self.upsert(item)
         entries = self.entries(item)
         self.assertEqual([k for k, _, _, _ in entries], [
-                '1:accrue:2', '1:accrue:2:reversed',
-                '2:accrue:2', '2:accrue:3'])
+                '1:accrue:commission', '1:accrue:commission:reversed',
+                '2:accrue:commission', '2:accrue:team_commission'])
         self.assertEqual(entries[2][3][('member_pending', partner)],
             (promotion * D('0.50')).quantize(CENT, 'ROUND_DOWN'))
         self.assertEqual(entries[3][3][('member_pending', top)],
@@ -380,8 +383,8 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
         self.run_increment()
         self.run_increment()
         kinds = [k for k, _, _, _ in self.entries(item)]
-        self.assertEqual(kinds, ['1:accrue:2', '1:accrue:3',
-                '1:settle1:2', '1:settle1:3'])
+        self.assertEqual(kinds, ['1:accrue:commission', '1:accrue:team_commission',
+                '1:settle1:commission', '1:settle1:team_commission'])
         pending, available = self.balances(t['buyer'])[t['buyer']]
         self.assertEqual(pending, D('0.00'))
         self.assertGreater(available, 0)
@@ -606,5 +609,5 @@ class LifecycleTestCase(CommissionWorld, RouteTestCase):
                 thread.join(60)
             self.assertEqual(errors, [])
             self.assertEqual([k for k, _, _, _ in self.entries(item)], [
-                    '1:accrue:2', '1:accrue:3',
-                    '1:settle1:2', '1:settle1:3'])
+                    '1:accrue:commission', '1:accrue:team_commission',
+                    '1:settle1:commission', '1:settle1:team_commission'])

@@ -225,7 +225,8 @@ class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
         # settlements net to zero on the members' cash accounts (the one
         # of next month too): what is left is accruals and reversals
         members_net = sum((member_sum(o, t_) for o in lines
-                for t_ in ['2', '3', '5']), ZERO)
+                for t_ in ['commission', 'team_commission', 'reversal']),
+                ZERO)
         self.assertEqual(row_values(rows, 'Members total')[3], members_net)
         self.assertEqual(row_values(rows, 'Platform margin'), [])
         margin_booked = sum(margin.values(), ZERO)

@@ -106,7 +106,7 @@ class TeamRoutesTestCase(CommissionWorld, ContractTestCase):
                 'total_income']
 
     def bonus(self, member_id, amount):
-        "A new-member bonus (money type 1) posted to the member"
+        "A bonus (income of kind subsidy) posted to the member"
         with committed() as transaction:
             Entry = Pool().get('duoduo.ledger.entry')
             Entry.post(f'test-team-bonus:{member_id}:{self.number()}', [
@@ -114,7 +114,7 @@ class TeamRoutesTestCase(CommissionWorld, ContractTestCase):
                         'amount': amount},
                     {'account': 'platform_margin', 'member': None,
                         'amount': -amount},
-                    ], '1', description="test bonus")
+                    ], 'subsidy', description="test bonus")
             transaction.commit()
 
     def assert_recompute_agrees(self):
