@@ -5,8 +5,8 @@ descendants must answer about as fast as one with 10.
 Builds a throwaway database with duoduo_api (and so duoduo_commission),
 bulk-inserts with raw SQL a big team (the tree of bench/team_tree.py), its
 members' PDD orders in every commission state and their ledger lines, then
-builds the derived rows as an upgrade does (TeamStatistic.recompute and
-MemberDay.recompute), checks the stored statistics of BIG and SMALL against
+builds the derived rows as an upgrade does (TeamStatistic, MemberDay and
+HistoryDay.recompute), checks the stored statistics of BIG and SMALL against
 a naive count over the orders, and times through HTTP (werkzeug's test
 client on trytond's WSGI app, a transaction per request as in production)
 
@@ -43,6 +43,9 @@ CENT = Decimal('0.01')
 # commission states of the generated orders and their weights
 STATES = [('pending', 5), ('available', 4), ('reversed', 1)]
 BUYER_SHARE = Decimal('0.30')
+# a money history window that cuts days at both ends (UNIX seconds)
+WINDOW_START = int(time.time()) - 20 * 86400 + 3 * 3600
+WINDOW_END = int(time.time()) - 2 * 86400 - 5 * 3600
 
 
 def parse_args():
@@ -112,8 +115,13 @@ def populate(args, uri, pool):
     order_rows, entry_rows, line_rows = [], [], []
     states = [s for s, _ in STATES]
     weights = [w for _, w in STATES]
+    leaders = {ids[big], ids[small]}
     for row in rows:
         member_id, registered_at = row[0], row[-3]
+        # the leader (BIG or SMALL) among the member's three uplines gets
+        # a team share of each order: a leader's line per team order
+        uplines = [int(i) for i in row[5].strip('/').split('/')[-4:-1]]
+        leader = next((u for u in uplines if u in leaders), None)
         for _ in range(int(rng.expovariate(1 / args.orders) + 0.5)):
             state = rng.choices(states, weights)[0]
             span = max((now - registered_at).total_seconds(), 1)
@@ -124,16 +132,19 @@ def populate(args, uri, pool):
                     member_id, 'uid', state, 1, 1 if state == 'available'
                     else 0, promotion, promotion * 10, paid, paid, 0, now))
             share = (promotion * BUYER_SHARE).quantize(CENT, 'ROUND_DOWN')
-            posts = [('accrue', 'commission', 1)]
+            posts = [('accrue', 'commission', 1, member_id)]
+            if leader:
+                posts.append(('accrue', 'team_commission', 1, leader))
             if state == 'reversed':
-                posts.append(('accrue:reversed', 'reversal', -1))
-            for step, kind, sign in posts:
+                posts += [(f'{step}:reversed', 'reversal', -1, holder)
+                    for step, _, _, holder in posts]
+            for step, kind, sign, holder in posts:
                 origin = f'duoduo.pdd.order,{order_id}'
                 entry_rows.append((entry_id,
-                        f'duoduo.pdd.order:{order_id}:1:{step}:commission',
-                        paid, kind, origin, 0, now))
+                        f'duoduo.pdd.order:{order_id}:1:{step}:{kind}:'
+                        f'{holder}', paid, kind, origin, 0, now))
                 for account, holder, amount in [
-                        ('member_pending', member_id, share),
+                        ('member_pending', holder, share),
                         ('pdd_receivable', None, -share)]:
                     line_rows.append((line_id, entry_id, account, holder,
                             sign * amount, kind, origin, paid, 0,
@@ -161,7 +172,8 @@ def populate(args, uri, pool):
 def derive(pool):
     "The derived rows, as the upgrade that creates their tables fills them"
     from trytond.transaction import Transaction
-    for name in ['duoduo.team.statistic', 'duoduo.ledger.member_day']:
+    for name in ['duoduo.team.statistic', 'duoduo.ledger.member_day',
+            'duoduo.ledger.history_day']:
         started = time.perf_counter()
         pool.get(name).recompute()
         print(f"{name} recompute: {time.perf_counter() - started:.1f}s")
@@ -252,6 +264,11 @@ def run(args, pool, big_id, small_id):
                 query={'type': 'commission'})),
         ('GET /user/my_info/',
             lambda t: request('GET', '/user/my_info/', t)),
+        ('moneyhistory page 1',
+            lambda t: request('GET', '/user/moneyhistory/', t)),
+        ('moneyhistory page 1, a window',
+            lambda t: request('GET', '/user/moneyhistory/', t, query={
+                    'start_time': WINDOW_START, 'end_time': WINDOW_END})),
         ]
     print(f"\nBIG id {big_id}: {sizes['BIG']} members at depth 1-3; "
         f"SMALL id {small_id}: {sizes['SMALL']}")
