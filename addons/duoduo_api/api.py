@@ -3,7 +3,12 @@
 Every route answers {"code", "msg", "data"} (a few answer bare JSON), takes
 JSON or form bodies, authenticates members with `Authorization: Token <t>`
 and turns every error into the contract's codes: never an HTML page, never a
-500 for bad input."""
+500 for bad input.
+
+An addon's exception says how it is answered (duoduo_base's
+ContractAnswerMixin): contract_code, http_status, member_message(),
+log_for_staff, keep_writes. This module names no addon's exception: only
+Tryton's own errors get their answer here."""
 import json
 import logging
 import re
@@ -19,13 +24,7 @@ from trytond import config
 from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError, ValidationError
-from trytond.modules.duoduo_base.exceptions import (
-    InvitationCodeError, MemberDisabledError, MemberError, MemberTokenError,
-    PhoneTakenError, SmsCodeError, SmsRateLimitError, SmsSendError,
-    SmsVendorThrottledError)
-from trytond.modules.duoduo_pdd.exceptions import (
-    FavouriteNotFoundError, PddBusinessError, PddError, PddGoodsError,
-    PddThrottledError)
+from trytond.modules.duoduo_base import i18n
 from trytond.protocols.wrappers import (
     Response, abort, with_pool, with_transaction)
 from trytond.transaction import TransactionError
@@ -35,23 +34,9 @@ logger = logging.getLogger(__name__)
 
 SUCCESS = 200
 INTEGER = re.compile(r'[+-]?[0-9]{1,18}')
-# Exception → (contract code, HTTP status); first match wins.
-ERROR_CODES = [
-    (MemberTokenError, 401, HTTPStatus.UNAUTHORIZED),
-    (MemberDisabledError, 1004, HTTPStatus.FORBIDDEN),
-    (SmsCodeError, 1001, HTTPStatus.BAD_REQUEST),
-    (PhoneTakenError, 1002, HTTPStatus.BAD_REQUEST),
-    (InvitationCodeError, 1003, HTTPStatus.BAD_REQUEST),
-    (SmsRateLimitError, 429, HTTPStatus.TOO_MANY_REQUESTS),
-    (SmsVendorThrottledError, 429, HTTPStatus.TOO_MANY_REQUESTS),
-    (SmsSendError, 503, HTTPStatus.SERVICE_UNAVAILABLE),
-    (FavouriteNotFoundError, 404, HTTPStatus.NOT_FOUND),
-    (PddGoodsError, 3001, HTTPStatus.NOT_FOUND),
-    (PddThrottledError, 429, HTTPStatus.TOO_MANY_REQUESTS),
-    (PddBusinessError, 400, HTTPStatus.BAD_REQUEST),
-    # the set-up (signature, client, token, test status, a PID not 备案'd)
-    # or PDD itself is at fault: the member can only retry later
-    (PddError, 503, HTTPStatus.SERVICE_UNAVAILABLE),
+# Tryton's errors, which declare no answer: (class, contract code, HTTP
+# status); first match wins.
+TRYTON_ERROR_CODES = [
     (AccessError, 403, HTTPStatus.FORBIDDEN),
     (ValidationError, 400, HTTPStatus.BAD_REQUEST),
     (UserError, 400, HTTPStatus.BAD_REQUEST),
@@ -82,37 +67,54 @@ def reply(data=None, msg=None, code=SUCCESS, status=HTTPStatus.OK):
         content_type='application/json; charset=utf-8')
 
 
-# What the member reads instead of the error's own (staff-facing) message
-ERROR_MESSAGES = [
-    (PddGoodsError, 'duoduo_api.msg_goods_not_found'),
-    (PddThrottledError, 'duoduo_api.msg_pdd_busy'),
-    (PddBusinessError, None),   # PDD's own words (sub_msg)
-    (PddError, 'duoduo_api.msg_pdd_unavailable'),
-    ]
+def error_answer(error):
+    """(contract code, HTTP status) of an exception or exception class: what
+    it declares (http_status, contract_code), else Tryton's defaults, else
+    None"""
+    status = getattr(error, 'http_status', None)
+    if status is not None:
+        status = HTTPStatus(status)
+        return getattr(error, 'contract_code', int(status)), status
+    error_class = error if isinstance(error, type) else type(error)
+    for exception_class, code, status in TRYTON_ERROR_CODES:
+        if issubclass(error_class, exception_class):
+            return code, status
+    return None
+
+
+def error_answers():
+    "{(contract code, HTTP status)} of every error class imported"
+    answers = set()
+    classes = [UserError, UserWarning]
+    while classes:
+        error_class = classes.pop()
+        answers.add(error_answer(error_class))
+        classes.extend(error_class.__subclasses__())
+    return answers
 
 
 def error_message(error):
-    for exception_class, message_id in ERROR_MESSAGES:
-        if isinstance(error, exception_class):
-            if isinstance(error, PddBusinessError):
-                return error.detail or error.message
-            return gettext(message_id)
+    "What the member reads: member_message() if it has one, else its message"
+    member_message = getattr(error, 'member_message', None)
+    if callable(member_message):
+        return member_message()
     return error.message
 
 
 def error_reply(error):
-    for exception_class, code, status in ERROR_CODES:
-        if isinstance(error, exception_class):
-            if isinstance(error, PddError):
-                # the detail (code, sub_msg, request id) is for staff
-                logger.warning("PDD error answered as %s: %s", code,
-                    error.message)
-            return reply(None, error_message(error), code, status)
-    raise error
+    answer = error_answer(error)
+    if answer is None:
+        raise error
+    code, status = answer
+    if getattr(error, 'log_for_staff', False):
+        # its message (e.g. PDD's code, sub_msg, request id) is for staff
+        logger.warning("%s answered as %s: %s", type(error).__name__, code,
+            error.message)
+    return reply(None, error_message(error), code, status)
 
 
 def language():
-    return config.get('duoduo', 'language', default='zh_CN')
+    return i18n.member_language()
 
 
 class Params(dict):
@@ -282,12 +284,10 @@ def route(rule, methods, auth=False, optional_auth=False, readonly=None):
                 raise   # with_transaction retries the first two
             except ApiError as error:
                 abort(reply(None, error.msg, error.code, error.status))
-            except MemberError as error:
-                if error.keep_writes:
+            except (UserError, UserWarning) as error:
+                if getattr(error, 'keep_writes', False):
                     # answer the error but commit what it recorded
                     return error_reply(error)
-                abort(error_reply(error))
-            except (UserError, UserWarning) as error:
                 abort(error_reply(error))
             if isinstance(result, Response):
                 return result
@@ -300,7 +300,8 @@ def route(rule, methods, auth=False, optional_auth=False, readonly=None):
         @wraps(func)
         def view(request, database_name, **kwargs):
             if not database_name:
-                return reply(None, "[duoduo] database is not configured",
+                return reply(None, outside_text(
+                        'duoduo_api.msg_database_not_configured'),
                     503, HTTPStatus.SERVICE_UNAVAILABLE)
             try:
                 return transactional(request, database_name, kwargs)
@@ -326,7 +327,7 @@ def optional_member(pool, request, params):
     Token = pool.get('duoduo.member.token')
     try:
         return Token.authenticate(token)
-    except MemberError:
+    except UserError:   # the token is refused (unknown, expired, disabled)
         return None
 
 
@@ -349,12 +350,26 @@ def unexpected(request, error):
     if isinstance(error, backend.DatabaseOperationalError):
         # still locked after with_transaction's retries
         logger.warning("database busy on %s", request.path, exc_info=error)
-        return reply(None, "busy, please retry", 503,
+        return reply(None, outside_text('duoduo_api.msg_busy'), 503,
             HTTPStatus.SERVICE_UNAVAILABLE)
     logger.error("error on %s %s", request.method, request.path,
         exc_info=error)
-    return reply(None, "internal error", 500,
+    return reply(None, outside_text('duoduo_api.msg_internal_error'), 500,
         HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def outside_text(message_id):
+    """A message answered outside any transaction: the transaction failed,
+    the database is busy or none is configured, or the path is unknown (the
+    catch-all has no database, and a scanner's 404s should open none).
+    duoduo_base's gettext reads it there from the addon's message.xml and
+    locale files, in [duoduo] language: no database needed."""
+    try:
+        return i18n.gettext(message_id, language())
+    except Exception:
+        # an answer must come even if the files cannot be read
+        logger.exception("message %s unavailable", message_id)
+        return message_id
 
 
 ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']
@@ -365,4 +380,5 @@ def not_found(request, path):
     """Unknown paths answer the contract's 404 rather than an HTML page.
 
     Werkzeug tries this rule last: every real route is more specific."""
-    return reply(None, 'not found', 404, HTTPStatus.NOT_FOUND)
+    return reply(None, outside_text('duoduo_api.msg_not_found'), 404,
+        HTTPStatus.NOT_FOUND)

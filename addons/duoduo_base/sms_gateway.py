@@ -32,6 +32,7 @@ from tencentcloud.sms.v20210111.sms_client import SmsClient as TencentClient
 # deprecated)
 from trytond import config
 
+from .i18n import gettext, member_language
 from .phone import mask_phone
 
 logger = logging.getLogger(__name__)
@@ -40,11 +41,11 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3
 READ_TIMEOUT = 5
 
-SCENE_TEXTS = {
-    # also the code the contract's client changes a phone with (it asks
-    # without a scene): not a login-only wording
-    'login': "您的验证码为{code}，{minutes}分钟内有效，请勿泄露给他人。",
-    'change_phone': "您正在更换手机号，验证码为{code}，{minutes}分钟内有效。",
+# the text of the message the log backend writes (the cloud vendors send
+# their own templates)
+SCENE_MESSAGES = {
+    'login': 'duoduo_base.msg_sms_text_login',
+    'change_phone': 'duoduo_base.msg_sms_text_change_phone',
     }
 
 
@@ -59,7 +60,9 @@ class SmsResult:
 
 
 def sms_text(scene, code, ttl):
-    return SCENE_TEXTS[scene].format(code=code, minutes=max(ttl // 60, 1))
+    # in the members' language ([duoduo] language), whoever asked the code
+    return gettext(SCENE_MESSAGES[scene], member_language(),
+        code=code, minutes=max(ttl // 60, 1))
 
 
 class LogGateway:
@@ -112,7 +115,7 @@ class _CloudGateway:
             for n in self.required + tuple(self.defaults)}
         self.templates = {
             s: _option(self.section, self.template_option.format(scene=s))
-            for s in SCENE_TEXTS}
+            for s in SCENE_MESSAGES}
 
     def send(self, phone, code, scene, ttl):
         missing = [n for n in self.required if not self.options[n]]

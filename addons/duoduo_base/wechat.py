@@ -24,6 +24,8 @@ from wechatpy.exceptions import WeChatClientException
 # deprecated)
 from trytond import config
 
+from .i18n import gettext
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = 'https://api.weixin.qq.com/'
@@ -33,13 +35,14 @@ ERR_SYSTEM_BUSY = -1
 ERR_NETWORK = -2
 ERR_NOT_CONFIGURED = -3
 
+# WeChat's codes the member can act on → what they read (ir.message)
 MEMBER_MESSAGES = {
-    40029: "微信登录凭证无效，请重新授权",
-    40163: "微信登录凭证已被使用，请重新授权",
-    45011: "操作太频繁，请稍后再试",
-    40226: "微信账号存在风险，暂不能绑定",
+    40029: 'duoduo_base.msg_wechat_code_invalid',
+    40163: 'duoduo_base.msg_wechat_code_used',
+    45011: 'duoduo_base.msg_wechat_too_frequent',
+    40226: 'duoduo_base.msg_wechat_account_risky',
     }
-DEFAULT_MEMBER_MESSAGE = "微信服务暂时不可用，请稍后再试"
+DEFAULT_MEMBER_MESSAGE = 'duoduo_base.msg_wechat_unavailable'
 
 # WeChat answers these when the access_token sent is stale or unknown
 TOKEN_ERRORS = {40001, 40014, 42001}
@@ -61,7 +64,9 @@ class WechatLoginError(Exception):
 
     @property
     def member_message(self):
-        return MEMBER_MESSAGES.get(self.errcode, DEFAULT_MEMBER_MESSAGE)
+        "In the transaction's language, else the members'"
+        return gettext(
+            MEMBER_MESSAGES.get(self.errcode, DEFAULT_MEMBER_MESSAGE))
 
 
 class _TimeoutSession(requests.Session):

@@ -2,16 +2,29 @@
 
 The gateway answers HTTP 200 with {"error_response": {...}}; the class says
 what the caller can do about it (retry, fix the set-up, ask the member to
-authorize, show PDD's own words)."""
+authorize, show PDD's own words).
+
+The message of a PddError is for staff: the mini-program's routes log it
+and answer the member with a text of their own (503 unless said otherwise)."""
+from http import HTTPStatus
+
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
 from trytond.i18n import gettext
+from trytond.modules.duoduo_base.exceptions import (
+    ContractAnswerMixin, MemberError)
 from trytond.transaction import Transaction
 
 
-class PddError(UserError):
+class PddError(ContractAnswerMixin, UserError):
     "An error answered by PDD or met on the way to it"
     message_id = 'duoduo_pdd.msg_pdd_error'
+    # the set-up (signature, client, token, test status, a PID not 备案'd)
+    # or PDD itself is at fault: the member can only retry later
+    contract_code = 503
+    http_status = HTTPStatus.SERVICE_UNAVAILABLE
+    member_message_id = 'duoduo_pdd.msg_answer_pdd_unavailable'
+    log_for_staff = True
 
     def __init__(self, api_type, error_code=None, error_msg='', sub_code=None,
             sub_msg='', request_id=None):
@@ -60,6 +73,9 @@ class PddTokenError(PddError):
 class PddThrottledError(PddError):
     "52101/70031: PDD throttles the API (raised once the retries are spent)"
     message_id = 'duoduo_pdd.msg_pdd_throttled'
+    contract_code = 429
+    http_status = HTTPStatus.TOO_MANY_REQUESTS
+    member_message_id = 'duoduo_pdd.msg_answer_pdd_busy'
 
 
 class PddTestStatusError(PddError):
@@ -75,11 +91,20 @@ class PddAuthorityError(PddError):
 class PddGoodsError(PddError):
     "50001/10002: goodsSign解析错误 — no such goods"
     message_id = 'duoduo_pdd.msg_pdd_goods'
+    contract_code = 3001
+    http_status = HTTPStatus.NOT_FOUND
+    member_message_id = 'duoduo_pdd.msg_answer_goods_not_found'
 
 
 class PddBusinessError(PddError):
     "Any other refusal: PDD's sub_msg says why"
     message_id = 'duoduo_pdd.msg_pdd_business'
+    contract_code = 400
+    http_status = HTTPStatus.BAD_REQUEST
+
+    def member_message(self):
+        "PDD's own words (sub_msg): they say what the member asked wrong"
+        return self.detail or self.message
 
 
 class PddUnavailableError(PddError):
@@ -95,8 +120,10 @@ class AuthorizationSetupError(UserError):
     "The app's client_id or redirect_uri are missing"
 
 
-class FavouriteNotFoundError(UserError):
+class FavouriteNotFoundError(MemberError):
     "No favourite of this member with this id (unknown or someone else's)"
+    contract_code = 404
+    http_status = HTTPStatus.NOT_FOUND
 
 
 class PidAssignmentError(ValidationError):
