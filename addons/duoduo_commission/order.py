@@ -133,6 +133,7 @@ class Order(metaclass=PoolMeta):
         super().__register__(module)
         if exists and not counted:
             # the statistics tables are new: fill them from what exists
+            # (tryton.cfg registers the order after them: they exist here)
             Pool().get('duoduo.team.statistic').recompute()
 
     @classmethod
