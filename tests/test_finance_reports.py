@@ -187,10 +187,10 @@ class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
                     and a > 0), ZERO)
 
         buyer_share = {o: sum((a for mt, acc, m, a in lines[o]
-                    if mt == '2' and acc == 'member_pending' and a > 0
+                    if mt == 'commission' and acc == 'member_pending' and a > 0
                     and m == t['buyer']), ZERO) for o in lines}
         margin = {o: sum((a for mt, acc, m, a in lines[o]
-                    if mt == '2' and acc == 'platform_margin'), ZERO)
+                    if mt == 'commission' and acc == 'platform_margin'), ZERO)
             for o in lines}
 
         extension, ods, filename = self.report(
@@ -210,8 +210,8 @@ class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
             [total_promotion - self.promotion(reversed_)])
 
         # accrued, settled, reversed, net
-        for money_type, label in [('2', 'Commission (own purchase)'),
-                ('3', 'Team commission')]:
+        for money_type, label in [('commission', 'Commission (own purchase)'),
+                ('team_commission', 'Team commission')]:
             all_accrued = sum((accrued(o, money_type) for o in lines), ZERO)
             settled_ = (accrued('settled', money_type)
                 + accrued('reversed', money_type))
@@ -337,7 +337,7 @@ class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
 
         def buyer_share(item):
             return sum((a for mt, acc, m, a in self.ledger_lines(item)
-                    if acc == 'member_pending' and a > 0 and mt == '2'
+                    if acc == 'member_pending' and a > 0 and mt == 'commission'
                     and m == t['buyer']), ZERO)
 
         # before the period: `before` settled, `during` accrued

@@ -35,8 +35,15 @@ def gettext(message_id, language=None, **variables):
         if language is None:
             return tryton_gettext(message_id, **variables)
         return tryton_gettext(message_id, language, **variables)
+    return file_text(message_id, language or member_language(), **variables)
+
+
+def file_text(message_id, language, **variables):
+    """The text of the ir.message 'module.id' in language, read from the
+    addon's files (message.xml, locale/<language>.po), whatever the
+    database has loaded: for texts stored in a fixed language"""
     module, id_ = message_id.split('.')
-    text = _texts(module, language or member_language())[id_]
+    text = _texts(module, language)[id_]
     return text % variables if variables else text
 
 

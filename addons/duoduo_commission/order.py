@@ -47,12 +47,11 @@ from decimal import Decimal
 from sql import For
 
 from trytond import backend
-from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.duoduo_base.level import CITY_AGENT
 from trytond.modules.duoduo_base.team import ancestor_ids
 from trytond.modules.duoduo_ledger.ledger import (
-    CASH_ACCOUNTS, amount_column, money, sum_money)
+    CASH_ACCOUNTS, amount_column, money, stored_text, sum_money)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -325,7 +324,7 @@ class Order(metaclass=PoolMeta):
         return {
             'origin': self,
             'order_status': order_status,
-            'description': gettext(
+            'description': stored_text(
                 f'duoduo_commission.msg_entry_{step}', order=self.order_sn),
             }
 

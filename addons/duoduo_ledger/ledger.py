@@ -44,7 +44,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import SQLConstraintError
-from trytond.modules.duoduo_base import tools
+from trytond.modules.duoduo_base import i18n, tools
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
@@ -130,6 +130,13 @@ def reference(record):
     if record is None or isinstance(record, str):
         return record or None
     return f'{record.__name__},{record.id}'
+
+
+def stored_text(message_id, **variables):
+    """The text of a message to store with an entry (its description): in
+    the language members and staff read ([duoduo] language), whoever posts
+    and whatever translations the database loaded"""
+    return i18n.file_text(message_id, i18n.member_language(), **variables)
 
 
 def _id(value):
@@ -362,7 +369,7 @@ class Entry(ImmutableMixin, ModelSQL, ModelView):
                     'member': None,
                     'amount': -amount,
                     }], kind,
-            description=gettext('duoduo_ledger.msg_adjustment_description'),
+            description=stored_text('duoduo_ledger.msg_adjustment_description'),
             user=user, reason=reason)
 
     @classmethod
@@ -385,7 +392,7 @@ class Entry(ImmutableMixin, ModelSQL, ModelView):
         """Post under `key` the entry that undoes `entry`: every line
         negated, reversal_of = entry; the origin defaults to entry's"""
         cause.setdefault('origin', entry.origin)
-        cause.setdefault('description', gettext(
+        cause.setdefault('description', stored_text(
                 'duoduo_ledger.msg_ledger_reversal_description',
                 entry=entry.rec_name))
         cause['reversal_of'] = entry
