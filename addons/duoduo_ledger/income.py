@@ -35,12 +35,81 @@ from .ledger import (
 WALLET_ACCOUNTS = ['member_pending', 'member_available']
 
 
-class MemberDay(ModelSQL, ModelView):
+class DerivedFromLines:
+    """Rows derived from the ledger lines: built from them when the table is
+    created (a database that already has lines), rebuilt by recompute(),
+    added to in SQL in the posting transaction (counter.add_to), never
+    created, written nor deleted through the ORM.
+
+    A model says its key columns (_derived_keys, the conflict target of
+    counter.add_to), the column it adds to (_derived_value) and how to read
+    {key tuple: value} from the lines (from_lines)."""
+    __slots__ = ()
+    _derived_keys = ()
+    _derived_value = None
+
+    @classmethod
+    def __register__(cls, module):
+        created = not backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if created:
+            cls.recompute()
+
+    @classmethod
+    def get_kinds(cls):
+        return Pool().get('duoduo.ledger.entry').kind.selection
+
+    @classmethod
+    def create(cls, vlist):
+        raise LedgerChangeError(gettext(
+                'duoduo_ledger.msg_ledger_derived'))
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode in {'write', 'delete'} and records:
+            raise LedgerChangeError(gettext(
+                    'duoduo_ledger.msg_ledger_derived'))
+
+    @classmethod
+    def from_lines(cls):
+        "{key tuple: value} read from the ledger lines (zeros left out)"
+        raise NotImplementedError
+
+    @classmethod
+    def add(cls, deltas):
+        "Add {key tuple: value} to the rows, in key order"
+        for key, delta in sorted(deltas.items()):
+            counter.add_to(cls, dict(zip(cls._derived_keys, key)),
+                {cls._derived_value: delta})
+
+    @classmethod
+    def recompute(cls):
+        "Rebuild every row from the ledger lines"
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.delete())
+        columns = [getattr(table, n)
+            for n in [*cls._derived_keys, cls._derived_value]]
+        rows = sorted(cls.from_lines().items())
+        now = dt.datetime.now()
+        for sub_rows in grouped_slice(rows, 500):
+            cursor.execute(*table.insert(
+                    columns + [table.create_uid, table.create_date],
+                    [[*key, value, transaction.user, now]
+                        for key, value in sub_rows]))
+
+
+class MemberDay(DerivedFromLines, ModelSQL, ModelView):
     """Member Income per Day
 
     The sum of a member's ledger lines per Asia/Shanghai day, account and
     money type: derived from the ledger, never edited."""
     __name__ = 'duoduo.ledger.member_day'
+    _derived_keys = ('member', 'day', 'account', 'kind')
+    _derived_value = 'amount'
 
     member = fields.Many2One('duoduo.member', "Member", required=True,
         readonly=True, ondelete='RESTRICT')
@@ -68,14 +137,6 @@ class MemberDay(ModelSQL, ModelView):
         cls._order = [('day', 'DESC'), ('id', 'DESC')]
 
     @classmethod
-    def __register__(cls, module):
-        created = not backend.TableHandler.table_exist(cls._table)
-        super().__register__(module)
-        if created:
-            # a database that already has lines: derive the rows from them
-            cls.recompute()
-
-    @classmethod
     def default_amount(cls):
         return ZERO
 
@@ -87,25 +148,6 @@ class MemberDay(ModelSQL, ModelView):
             if a in member_accounts]
 
     @classmethod
-    def get_kinds(cls):
-        return Pool().get('duoduo.ledger.entry').kind.selection
-
-    @classmethod
-    def create(cls, vlist):
-        # rows are added to in SQL by add_entries, never created through
-        # the ORM
-        raise LedgerChangeError(gettext(
-                'duoduo_ledger.msg_member_day_derived'))
-
-    @classmethod
-    def check_modification(cls, mode, records, values=None, external=False):
-        super().check_modification(
-            mode, records, values=values, external=external)
-        if mode in {'write', 'delete'} and records:
-            raise LedgerChangeError(gettext(
-                    'duoduo_ledger.msg_member_day_derived'))
-
-    @classmethod
     def add_entries(cls, entries):
         "Add the member lines of the entries just posted"
         deltas = collections.defaultdict(Decimal)
@@ -115,14 +157,7 @@ class MemberDay(ModelSQL, ModelView):
                 if line.member:
                     deltas[line.member.id, day, line.account,
                         entry.kind] += line.amount
-        for (member, day, account, kind), amount in sorted(
-                deltas.items()):
-            counter.add_to(cls, {
-                    'member': member,
-                    'day': day,
-                    'account': account,
-                    'kind': kind,
-                    }, {'amount': amount})
+        cls.add(deltas)
 
     @classmethod
     def from_lines(cls):
@@ -163,22 +198,6 @@ class MemberDay(ModelSQL, ModelView):
             if amount:
                 result[member, day, account, kind] = amount
         return result
-
-    @classmethod
-    def recompute(cls):
-        "Rebuild every row from the ledger lines"
-        table = cls.__table__()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        cursor.execute(*table.delete())
-        rows = sorted(cls.from_lines().items())
-        now = dt.datetime.now()
-        for sub_rows in grouped_slice(rows, 500):
-            cursor.execute(*table.insert([table.member, table.day,
-                        table.account, table.kind, table.amount,
-                        table.create_uid, table.create_date],
-                    [[m, d, a, t, amount, transaction.user, now]
-                        for (m, d, a, t), amount in sub_rows]))
 
     @classmethod
     def sums(cls, members, table, columns):
@@ -228,7 +247,7 @@ class MemberDay(ModelSQL, ModelView):
         return condition
 
 
-class HistoryDay(ModelSQL, ModelView):
+class HistoryDay(DerivedFromLines, ModelSQL, ModelView):
     """Member Money History per Day
 
     How many rows a member's money history has per Asia/Shanghai day and
@@ -236,6 +255,8 @@ class HistoryDay(ModelSQL, ModelView):
     available). Derived from the ledger like the daily income, so that the
     history's total is a sum of days, not a count of a leader's lines."""
     __name__ = 'duoduo.ledger.history_day'
+    _derived_keys = ('member', 'day', 'kind')
+    _derived_value = 'rows'
 
     member = fields.Many2One('duoduo.member', "Member", required=True,
         readonly=True, ondelete='RESTRICT')
@@ -257,32 +278,8 @@ class HistoryDay(ModelSQL, ModelView):
         cls._order = [('day', 'DESC'), ('id', 'DESC')]
 
     @classmethod
-    def __register__(cls, module):
-        created = not backend.TableHandler.table_exist(cls._table)
-        super().__register__(module)
-        if created:
-            cls.recompute()
-
-    @classmethod
     def default_rows(cls):
         return 0
-
-    @classmethod
-    def get_kinds(cls):
-        return Pool().get('duoduo.ledger.entry').kind.selection
-
-    @classmethod
-    def create(cls, vlist):
-        raise LedgerChangeError(gettext(
-                'duoduo_ledger.msg_member_day_derived'))
-
-    @classmethod
-    def check_modification(cls, mode, records, values=None, external=False):
-        super().check_modification(
-            mode, records, values=values, external=external)
-        if mode in {'write', 'delete'} and records:
-            raise LedgerChangeError(gettext(
-                    'duoduo_ledger.msg_member_day_derived'))
 
     @classmethod
     def add_entries(cls, entries):
@@ -297,12 +294,7 @@ class HistoryDay(ModelSQL, ModelView):
             for member, net in nets.items():
                 if net:
                     counts[member, day, entry.kind] += 1
-        for (member, day, kind), rows in sorted(counts.items()):
-            counter.add_to(cls, {
-                    'member': member,
-                    'day': day,
-                    'kind': kind,
-                    }, {'rows': rows})
+        cls.add(counts)
 
     @classmethod
     def from_lines(cls):
@@ -337,22 +329,6 @@ class HistoryDay(ModelSQL, ModelView):
                 day = dt.date.fromisoformat(day)
             result[member, day, kind] = rows
         return result
-
-    @classmethod
-    def recompute(cls):
-        "Rebuild every row from the ledger lines"
-        table = cls.__table__()
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
-        cursor.execute(*table.delete())
-        rows = sorted(cls.from_lines().items())
-        now = dt.datetime.now()
-        for sub_rows in grouped_slice(rows, 500):
-            cursor.execute(*table.insert([table.member, table.day,
-                        table.kind, table.rows, table.create_uid,
-                        table.create_date],
-                    [[m, d, k, n, transaction.user, now]
-                        for (m, d, k), n in sub_rows]))
 
     @classmethod
     def count(cls, member, kinds=None, start_day=None, end_day=None):

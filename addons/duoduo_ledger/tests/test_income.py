@@ -200,7 +200,7 @@ class IncomeTestCase(MembersMixin, _DBTestCase):
                 ], 'commission')
         row, = MemberDay.search([('member', '=', member.id)])
         self.assertEqual(row.amount, D('2.00'))
-        derived = gettext('duoduo_ledger.msg_member_day_derived')
+        derived = gettext('duoduo_ledger.msg_ledger_derived')
         transaction = Transaction()
         for user in [0, 1]:
             with transaction.set_user(user), \

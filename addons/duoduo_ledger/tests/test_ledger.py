@@ -315,7 +315,8 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
             self.assertEqual(reversal.kind, 'reversal')
             self.assertEqual(reversal.order, order)
             self.assertEqual(reversal.order_status, 10)
-            self.assertEqual(reversal.description, f"Reversal of {entry.key}")
+            # stored in the language members and finance read (zh_CN)
+            self.assertEqual(reversal.description, f"冲回：{entry.key}")
             self.assertEqual(
                 sorted((l.account, l.member, -l.amount)
                     for l in reversal.lines),
