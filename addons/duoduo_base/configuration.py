@@ -37,7 +37,7 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="Codes one client address can ask for in 24 hours.")
     # Keys the HMAC of stored SMS codes; generated once per database when no
     # [duoduo] secret is configured, never shown in a view.
-    secret = fields.Char("Secret", readonly=True)
+    secret = fields.Char("Secret", readonly=True, loading='lazy')
 
     @classmethod
     def __register__(cls, module):

@@ -6,6 +6,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import (
     InvitationCodeError, MemberDisabledError, MemberValidationError,
@@ -27,6 +28,19 @@ PROFILE_FIELDS = {
 # The codes /user/change_phone/ accepts: the contract's client asks them
 # without a scene, so they are login codes; `scene=change_phone` is ours.
 CHANGE_PHONE_SCENES = ['change_phone', 'login']
+# Changes kept in the member's change log (duoduo.member.change): identity,
+# team and payout; levels have their own history (duoduo_commission).
+LOGGED_FIELDS = [
+    ('phone', "Phone"),
+    ('referrer', "Referrer"),
+    ('alipay_account', "Alipay Account"),
+    ('real_name', "Real Name"),
+    ('wechat_openid', "WeChat OpenID"),
+    ('wechat_unionid', "WeChat UnionID"),
+    ]
+# private (RPC clients cannot set context keys starting with "_"): the
+# member who makes the change themself, through the mini-program
+MEMBER_ACTOR_CONTEXT = '_duoduo_member_actor'
 
 
 class Member(TeamTree, Workflow, ModelSQL, ModelView):
@@ -52,6 +66,10 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
             ('active', "Active"),
             ('disabled', "Disabled"),
             ], "State", readonly=True, required=True, sort=False)
+    changes = fields.One2Many('duoduo.member.change', 'member', "Changes",
+        readonly=True,
+        help="Who changed the member's phone, referrer or payout identity, "
+        "and when.")
 
     @classmethod
     def __setup__(cls):
@@ -132,6 +150,30 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
                 'duoduo_base.msg_member_default_nickname',
                 suffix=values['phone'][-4:])
         return values
+
+    @classmethod
+    def write(cls, *args):
+        "Keep who changed the logged fields in the member's change log"
+        Change = Pool().get('duoduo.member.change')
+        logged = [name for name, _ in LOGGED_FIELDS]
+        actions = iter(args)
+        before = {}
+        for members, values in zip(actions, actions):
+            for name in logged:
+                if name in values:
+                    for member in members:
+                        before.setdefault(
+                            (member.id, name), member.logged_value(name))
+        super().write(*args)
+        if before:
+            Change.record(before)
+
+    def logged_value(self, name):
+        "The value of field name as the change log shows it"
+        value = getattr(self, name)
+        if isinstance(value, ModelSQL):
+            return value.rec_name
+        return value or ''
 
     @classmethod
     @ModelView.button
@@ -249,7 +291,8 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
             raise MemberValidationError(gettext(
                     'duoduo_base.msg_member_profile_length',
                     field=label, min=min_length, max=max_length))
-        self.__class__.write([self], {field: value})
+        with self.as_actor():
+            self.__class__.write([self], {field: value})
 
     def change_phone(self, old_phone, old_code, new_phone, new_code):
         pool = Pool()
@@ -271,7 +314,8 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
             SmsCode.check(new_phone, CHANGE_PHONE_SCENES, new_code),
             ]
         SmsCode.consume(codes)
-        self.__class__.write([self], {'phone': new_phone})
+        with self.as_actor():
+            self.__class__.write([self], {'phone': new_phone})
 
     def bind_wechat(self, js_code):
         "Store the openid/unionid WeChat gives for a wx.login code"
@@ -289,4 +333,64 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
         values = {'wechat_openid': session['openid']}
         if session.get('unionid'):
             values['wechat_unionid'] = session['unionid']
-        self.__class__.write([self], values)
+        with self.as_actor():
+            self.__class__.write([self], values)
+
+    def as_actor(self):
+        "The member makes the changes of the block themself"
+        return Transaction().set_context(**{MEMBER_ACTOR_CONTEXT: self.id})
+
+
+class MemberChange(ModelSQL, ModelView):
+    """Member Change
+
+    A change of a member's phone, referrer or payout identity: the values
+    before and after, when, and who made it (a staff user, or the member
+    through the mini-program; neither when the system did). Written by the
+    system in the transaction of the change, never edited."""
+    __name__ = 'duoduo.member.change'
+
+    member = fields.Many2One('duoduo.member', "Member", required=True,
+        readonly=True, ondelete='CASCADE')
+    changed_at = fields.DateTime("Changed At", required=True, readonly=True)
+    field = fields.Selection(LOGGED_FIELDS, "Field", required=True,
+        readonly=True)
+    old_value = fields.Char("Old Value", readonly=True)
+    new_value = fields.Char("New Value", readonly=True)
+    user = fields.Many2One('res.user', "Staff User", readonly=True,
+        ondelete='RESTRICT')
+    actor_member = fields.Many2One('duoduo.member', "By the Member",
+        readonly=True, ondelete='RESTRICT',
+        help="Set when the member made the change in the mini-program.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('changed_at', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def record(cls, before):
+        """Log the changes {(member id, field): old value} whose value
+        changed, with the actor of the transaction"""
+        Member = Pool().get('duoduo.member')
+        transaction = Transaction()
+        actor = transaction.context.get(MEMBER_ACTOR_CONTEXT)
+        # root acting for a user (set_user(0, set_context=True)) keeps it
+        user = transaction.user or transaction.context.get('user') or None
+        now = dt.datetime.now()
+        rows = []
+        for (member_id, name), old in sorted(before.items()):
+            new = Member(member_id).logged_value(name)
+            if new != old:
+                rows.append({
+                        'member': member_id,
+                        'changed_at': now,
+                        'field': name,
+                        'old_value': old,
+                        'new_value': new,
+                        'user': None if actor else user,
+                        'actor_member': actor,
+                        })
+        if rows:
+            with without_check_access():
+                cls.create(rows)

@@ -32,7 +32,8 @@ class SmsCode(ModelSQL, ModelView):
         fields.Char("Phone"), 'get_phone_masked',
         searcher='search_phone_masked')
     scene = fields.Selection(SCENES, "Scene", required=True, readonly=True)
-    code_hash = fields.Char("Code HMAC", required=True, readonly=True)
+    code_hash = fields.Char(
+        "Code HMAC", required=True, readonly=True, loading='lazy')
     client_ip = fields.Char("Client Address", readonly=True)
     sent_at = fields.DateTime("Sent At", required=True, readonly=True)
     expires_at = fields.DateTime("Expires At", required=True, readonly=True)

@@ -16,6 +16,7 @@ from sql.operators import BinaryOperator, Concat, Like
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelView, fields
+from trytond.model.exceptions import AccessError
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -269,6 +270,13 @@ class TeamTree:
         moves = [(members, values['referrer'])
             for members, values in zip(actions, actions)
             if 'referrer' in values]
+        transaction = Transaction()
+        if moves and transaction.user and transaction.check_access:
+            # a referrer is set at registration; afterwards only the Change
+            # Referrer wizard moves a member, never a write over RPC,
+            # whatever the group
+            raise AccessError(gettext('ir.msg_access_rule_field_error',
+                    **cls.__names__('referrer')))
         if moves:
             # moves rewrite whole teams and their ancestors' sizes
             cls.lock()

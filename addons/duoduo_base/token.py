@@ -27,7 +27,8 @@ class MemberToken(ModelSQL, ModelView):
     member = fields.Many2One(
         'duoduo.member', "Member", required=True, ondelete='CASCADE',
         readonly=True)
-    token_hash = fields.Char("Token Hash", required=True, readonly=True)
+    token_hash = fields.Char(
+        "Token Hash", required=True, readonly=True, loading='lazy')
     expires_at = fields.DateTime("Expires At", required=True, readonly=True)
     revoked_at = fields.DateTime("Revoked At", readonly=True)
     revoke_reason = fields.Selection(

@@ -7,7 +7,7 @@ import datetime as dt
 from trytond import config
 from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .client import DEFAULT_GATEWAY_URL, PddClient
 from .exceptions import PddError
@@ -32,8 +32,9 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "Client ID",
         help="The client_id of the 多多客联盟 app on open.pinduoduo.com, "
         "bound to the 多多进宝 account.")
-    # Write-only: views show client_secret_masked and take new_client_secret.
-    client_secret = fields.Char("Client Secret")
+    # Write-only: views show client_secret_masked and take new_client_secret;
+    # no group reads, searches or writes it over RPC (configuration.xml).
+    client_secret = fields.Char("Client Secret", loading='lazy')
     client_secret_masked = fields.Function(
         fields.Char("Client Secret"), 'get_client_secret_masked')
     new_client_secret = fields.Function(
@@ -116,26 +117,17 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def set_new_client_secret(cls, configurations, name, value):
         if value:
-            cls.write(configurations, {'client_secret': value.strip()})
+            # the field itself is closed to every group
+            with without_check_access():
+                cls.write(configurations, {'client_secret': value.strip()})
 
     def get_overridden(self, name):
         return ', '.join(name for name in
             ['gateway_url', 'client_id', 'client_secret', 'pid']
             if config_value(name))
 
-    @classmethod
-    def read(cls, ids, fields_names):
-        # Write-only secret, as res.user does with password_hash: clients
-        # (sao, proteus) read every field but get no secret back.
-        result = super().read(ids, fields_names)
-        if Transaction().check_access:
-            for values in result:
-                if values.get('client_secret'):
-                    values['client_secret'] = None
-        return result
-
     def stored_client_secret(self):
-        # read from the table: the record cache may hold a blanked value
+        # read from the table, whoever asks: no group may read the field
         table = self.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(table.client_secret, limit=1))

@@ -59,8 +59,9 @@ class Member(metaclass=PoolMeta):
         "PDD Attribution Key", required=True, readonly=True,
         help="The uid sent to PDD in custom_parameters: PDD attributes the "
         "member's orders and 备案 with it.")
+    # set by the PID's Assign wizard (orders of the PID are the member's)
     pdd_pid = fields.Many2One(
-        'duoduo.pdd.pid', "PDD PID", ondelete='RESTRICT',
+        'duoduo.pdd.pid', "PDD PID", ondelete='RESTRICT', readonly=True,
         domain=[
             ('status', '=', 'normal'),
             ['OR',
