@@ -31,10 +31,11 @@ def document():
 
 
 def served_rules():
-    "The rules duoduo_api registered, the catch-all 404 excepted"
+    """The rules duoduo_api registered, the catch-all 404 excepted (also
+    registered on the API's folders, /user/, /tbk/…)"""
     return [rule for rule in app.url_map.iter_rules()
         if getattr(rule.endpoint, '__module__', '').startswith(PACKAGE)
-        and rule.rule != CATCH_ALL]
+        and rule.rule != CATCH_ALL and rule.endpoint is not api.not_found]
 
 
 def openapi_path(rule):

@@ -17,7 +17,8 @@ from functools import wraps
 from http import HTTPStatus
 
 import simplejson
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
 
 from trytond import backend
 from trytond import config
@@ -25,15 +26,24 @@ from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.duoduo_base import i18n
+from trytond.modules.duoduo_base.i18n import echo
 from trytond.protocols.wrappers import (
     Response, abort, with_pool, with_transaction)
 from trytond.transaction import TransactionError
 from trytond.wsgi import app
 
+from . import guard
+
 logger = logging.getLogger(__name__)
 
 SUCCESS = 200
 INTEGER = re.compile(r'[+-]?[0-9]{1,18}')
+# the largest id a database integer column holds (PostgreSQL's integer)
+MAX_ID = 2 ** 31 - 1
+# pages past it answer 400: offsets stay far from any database's limits
+MAX_PAGE = 10000
+# the contract's routes, without the catch-all: which methods a path takes
+API_MAP = Map(strict_slashes=False)
 # Tryton's errors, which declare no answer: (class, contract code, HTTP
 # status); first match wins.
 TRYTON_ERROR_CODES = [
@@ -117,25 +127,46 @@ def language():
     return i18n.member_language()
 
 
+def encodable(value):
+    "Whether value (parsed JSON) holds no lone surrogate (\\ud800)"
+    try:
+        json.dumps(value, ensure_ascii=False).encode('utf-8')
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
+
+
 class Params(dict):
-    "The request's parameters: query string, then JSON or form body"
+    """The request's parameters: query string, then JSON or form body.
+
+    body: the body's parameters alone (a token is read there, never from
+    the query string)"""
+    body = None
 
     @classmethod
     def from_request(cls, request):
         params = cls(request.args.to_dict())
+        body = {}
         if request.method in {'POST', 'PUT', 'PATCH', 'DELETE'}:
             if request.mimetype and 'json' in request.mimetype:
                 raw = request.get_data(cache=True)
                 if raw.strip():
                     try:
                         body = json.loads(raw)
-                    except (ValueError, UnicodeDecodeError):
+                    except (ValueError, UnicodeDecodeError, RecursionError):
                         raise ApiError(gettext('duoduo_api.msg_invalid_json'))
                     if not isinstance(body, dict):
                         raise ApiError(gettext('duoduo_api.msg_invalid_json'))
-                    params.update(body)
+                    for name, value in body.items():
+                        if not encodable(name) or not encodable(value):
+                            raise ApiError(gettext(
+                                    'duoduo_api.msg_invalid_parameter',
+                                    name=echo(name.encode(
+                                            'utf-8', 'replace').decode())))
             else:
-                params.update(request.form.to_dict())
+                body = request.form.to_dict()
+        params.update(body)
+        params.body = body
         return params
 
     def required(self, name):
@@ -222,9 +253,9 @@ class Params(dict):
         return value.quantize(Decimal('0.01'))
 
     def paging(self, default_size=20, max_size=100):
-        "(page, page_size): page ≥ 1, 1 ≤ page_size ≤ max_size"
+        "(page, page_size): 1 ≤ page ≤ MAX_PAGE, 1 ≤ page_size ≤ max_size"
         return (
-            self.integer('page', default=1, minimum=1),
+            self.integer('page', default=1, minimum=1, maximum=MAX_PAGE),
             self.integer('page_size', default=default_size, minimum=1,
                 maximum=max_size))
 
@@ -237,18 +268,22 @@ class Params(dict):
         return value
 
 
-def request_token(request, params=None):
-    "The member token from `Authorization: Token <t>`, or a `token` param"
+def request_token(request, params=None, body_token=False):
+    """The member token from `Authorization: Token <t>`, else, on routes
+    whose contract puts it there (body_token), from the body's `token`.
+    Never from the query string: URLs end up in logs."""
     header = request.headers.get('Authorization', '')
     scheme, _, token = header.partition(' ')
     if scheme.lower() == 'token' and token.strip():
         return token.strip()
-    if params and isinstance(params.get('token'), str):
-        return params['token'].strip()
+    body = getattr(params, 'body', None) or {}
+    if body_token and isinstance(body.get('token'), str):
+        return body['token'].strip()
     return None
 
 
-def route(rule, methods, auth=False, optional_auth=False, readonly=None):
+def route(rule, methods, auth=False, optional_auth=False, readonly=None,
+        body_token=False):
     """Register a contract route.
 
     The view is called as view(request, pool, params[, member]) inside a
@@ -259,7 +294,9 @@ def route(rule, methods, auth=False, optional_auth=False, readonly=None):
     passed when a valid token comes, else None: a missing, stale or bad
     token never refuses the request. readonly: the transaction's mode
     (default: read-only for GET, as trytond does); a GET that stores
-    something says readonly=False."""
+    something says readonly=False. body_token: the contract sends the
+    token as a body parameter `token` (also accepted in the header); other
+    routes read it from the header only, and none from the query string."""
     assert not (auth and optional_auth)
     database_name = config.get('duoduo', 'database')
 
@@ -269,14 +306,20 @@ def route(rule, methods, auth=False, optional_auth=False, readonly=None):
             try:
                 # parsed here, where messages can be translated
                 params = Params.from_request(request)
+                for name, value in url_args.items():
+                    if isinstance(value, int) and not 0 <= value <= MAX_ID:
+                        raise ApiError(gettext(
+                                'duoduo_api.msg_invalid_parameter',
+                                name=name))
                 params.update(url_args)
                 if auth:
                     Token = pool.get('duoduo.member.token')
-                    member = Token.authenticate(request_token(request, params))
+                    member = Token.authenticate(
+                        request_token(request, params, body_token))
                     result = func(request, pool, params, member)
                 elif optional_auth:
                     result = func(request, pool, params,
-                        optional_member(pool, request, params))
+                        optional_member(pool, request, params, body_token))
                 else:
                     result = func(request, pool, params)
             except (TransactionError, backend.DatabaseOperationalError,
@@ -315,13 +358,14 @@ def route(rule, methods, auth=False, optional_auth=False, readonly=None):
 
         app.route(rule, methods=methods,
             defaults={'database_name': database_name})(view)
+        API_MAP.add(Rule(rule, methods=methods, endpoint=rule))
         return view
     return decorator
 
 
-def optional_member(pool, request, params):
+def optional_member(pool, request, params, body_token=False):
     "The member of the request's token, None without a valid one"
-    token = request_token(request, params)
+    token = request_token(request, params, body_token)
     if not token:
         return None
     Token = pool.get('duoduo.member.token')
@@ -372,13 +416,35 @@ def outside_text(message_id):
         return message_id
 
 
-ALL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']
+def not_found(request, path=''):
+    """Unknown paths answer the contract's 404 rather than an HTML page, a
+    known path asked with another method 405 (OPTIONS, a web view's CORS
+    preflight, answers which methods it takes).
 
-
-@app.route('/<path:path>', methods=ALL_METHODS)
-def not_found(request, path):
-    """Unknown paths answer the contract's 404 rather than an HTML page.
-
-    Werkzeug tries this rule last: every real route is more specific."""
+    Werkzeug tries this rule last: every real route is more specific. It
+    takes every method (TRACE, PROPFIND…): werkzeug would answer the
+    others with an HTML page."""
+    adapter = API_MAP.bind('localhost')
+    try:
+        adapter.match(request.path, method=request.method)
+    except MethodNotAllowed as error:
+        allowed = ', '.join(sorted(error.valid_methods or []))
+        if request.method == 'OPTIONS':
+            response = reply(None, '', SUCCESS)
+        else:
+            response = reply(None, guard.status_message(
+                    405, method=echo(request.method, 20)), 405,
+                HTTPStatus.METHOD_NOT_ALLOWED)
+        response.headers['Allow'] = allowed
+        return response
+    except NotFound:
+        pass
     return reply(None, outside_text('duoduo_api.msg_not_found'), 404,
         HTTPStatus.NOT_FOUND)
+
+
+app.route('/<path:path>')(not_found)
+# the API's folders themselves: trytond's /<database_name>/ would take them
+for prefix in guard.API_PREFIXES:
+    app.route(prefix)(not_found)
+guard.install(app)

@@ -9,7 +9,9 @@ from .user import timestamp
 RANKING_TYPES = ['order', 'commission']
 
 
-@route('/member/myTeam', methods=['POST'], auth=True, readonly=True)
+# the contract sends the token in the body (the header works too)
+@route('/member/myTeam', methods=['POST'], auth=True, readonly=True,
+    body_token=True)
 def my_team(request, pool, params, member):
     # the contract answers this one bare, without the envelope
     return Response(dumps(member.team_overview()), status=200,

@@ -38,7 +38,7 @@ def send_tel_code(request, pool, params):
     scene = params.choice('scene', SCENES, required=False, default='login')
     ttl = Member.send_code(
         params.text('phone'), scene, client_ip=request.remote_addr,
-        token=request_token(request, params))
+        token=request_token(request))
     return reply({'expire_time': ttl}, gettext('duoduo_api.msg_code_sent'))
 
 
@@ -100,6 +100,7 @@ def change_phone(request, pool, params, member):
 @route('/user/check_tel/', methods=['POST'])
 def check_tel(request, pool, params):
     Member = pool.get('duoduo.member')
+    Member.count_phone_lookup(request.remote_addr)
     member = Member.check_phone(params.text('phone'))
     return {
         'exists': bool(member),
@@ -110,7 +111,7 @@ def check_tel(request, pool, params):
 @route('/user/logout/', methods=['POST'], auth=True)
 def logout(request, pool, params, member):
     Token = pool.get('duoduo.member.token')
-    Token.logout(request_token(request, params))
+    Token.logout(request_token(request))
     return reply({}, gettext('duoduo_api.msg_logged_out'))
 
 

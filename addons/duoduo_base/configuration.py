@@ -35,6 +35,17 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         "SMS Daily Limit per Address", required=True,
         domain=[('sms_daily_limit_ip', '>', 0)],
         help="Codes one client address can ask for in 24 hours.")
+    sms_daily_limit_phone_ip = fields.Integer(
+        "SMS Daily Limit per Phone and Address", required=True,
+        domain=[('sms_daily_limit_phone_ip', '>', 0)],
+        help="Codes one client address can ask for one phone in 24 hours: "
+        "one address cannot use up a phone's daily limit. An address that "
+        "logged in to the phone before is not held by the phone's limit.")
+    phone_lookup_limit_ip = fields.Integer(
+        "Phone Lookups per Address", required=True,
+        domain=[('phone_lookup_limit_ip', '>', 0)],
+        help="Phone numbers one client address can check (check_tel) in "
+        "an hour.")
     # Keys the HMAC of stored SMS codes; generated once per database when no
     # [duoduo] secret is configured, never shown in a view.
     secret = fields.Char("Secret", readonly=True, loading='lazy')
@@ -51,13 +62,17 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                     [table.secret, table.member_token_days,
                         table.sms_code_ttl, table.sms_resend_interval,
                         table.sms_max_attempts, table.sms_daily_limit_phone,
-                        table.sms_daily_limit_ip],
+                        table.sms_daily_limit_ip,
+                        table.sms_daily_limit_phone_ip,
+                        table.phone_lookup_limit_ip],
                     [[secrets.token_hex(32), cls.default_member_token_days(),
                             cls.default_sms_code_ttl(),
                             cls.default_sms_resend_interval(),
                             cls.default_sms_max_attempts(),
                             cls.default_sms_daily_limit_phone(),
-                            cls.default_sms_daily_limit_ip()]]))
+                            cls.default_sms_daily_limit_ip(),
+                            cls.default_sms_daily_limit_phone_ip(),
+                            cls.default_phone_lookup_limit_ip()]]))
         elif not row[1]:
             cursor.execute(*table.update(
                     [table.secret], [Literal(secrets.token_hex(32))],
@@ -86,6 +101,14 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_sms_daily_limit_ip(cls):
         return 50
+
+    @classmethod
+    def default_sms_daily_limit_phone_ip(cls):
+        return 5
+
+    @classmethod
+    def default_phone_lookup_limit_ip(cls):
+        return 30
 
     def get_hmac_key(self):
         return (config.get('duoduo', 'secret') or self.secret).encode('utf-8')

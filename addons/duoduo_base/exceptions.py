@@ -51,6 +51,12 @@ class SmsRateLimitError(MemberError):
     http_status = HTTPStatus.TOO_MANY_REQUESTS
 
 
+class RateLimitError(MemberError):
+    "A client address asked too often (phone lookups)"
+    contract_code = 429
+    http_status = HTTPStatus.TOO_MANY_REQUESTS
+
+
 class SmsSendError(MemberError):
     "The SMS vendor refused or could not be reached"
     contract_code = 503

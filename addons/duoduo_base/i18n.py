@@ -73,3 +73,15 @@ def _texts(module, language):
                 and sources.get(id_) == entry.msgid):
             texts[id_] = entry.msgstr
     return texts
+
+
+ECHO_LENGTH = 50
+
+
+def echo(value, length=ECHO_LENGTH):
+    """A value the member sent, as a message may quote it: at most length
+    characters (then an ellipsis), so an answer never repeats a huge input"""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > length:
+        return text[:length] + '…'
+    return text

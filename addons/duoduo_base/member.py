@@ -11,6 +11,7 @@ from trytond.transaction import Transaction, without_check_access
 from .exceptions import (
     InvitationCodeError, MemberDisabledError, MemberValidationError,
     PhoneTakenError, PhoneValidationError, WechatBindError)
+from .i18n import echo
 from .phone import mask_phone, normalize_phone
 from .search import rec_name_domain
 from .team import TeamTree
@@ -195,13 +196,26 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
         phone = normalize_phone(value)
         if not phone:
             raise PhoneValidationError(gettext(
-                    'duoduo_base.msg_member_phone_invalid', phone=value))
+                    'duoduo_base.msg_member_phone_invalid', phone=echo(value)))
         return phone
 
     @classmethod
     def check_phone(cls, value):
         "The member registered with the phone number value, or None"
         return cls.find_by_phone(cls.require_phone(value))
+
+    @classmethod
+    def count_phone_lookup(cls, client_ip):
+        """Count a phone lookup (check_tel) of client_ip: an address may look
+        up phone_lookup_limit_ip numbers an hour (429 past it), so lookups
+        cannot list the members"""
+        pool = Pool()
+        Configuration = pool.get('duoduo.configuration')
+        RateLimitHit = pool.get('duoduo.rate_limit.hit')
+        if client_ip:
+            RateLimitHit.hit(f'check_tel:{client_ip}',
+                Configuration(1).phone_lookup_limit_ip, 3600,
+                'duoduo_base.msg_phone_lookup_limit')
 
     @classmethod
     def find_by_phone(cls, phone):
@@ -220,7 +234,7 @@ class Member(TeamTree, Workflow, ModelSQL, ModelView):
         if not code or not members:
             raise InvitationCodeError(gettext(
                     'duoduo_base.msg_member_invitation_code_unknown',
-                    code=invitation_code))
+                    code=echo(invitation_code)))
         return members[0]
 
     @classmethod

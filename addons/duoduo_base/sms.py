@@ -104,10 +104,22 @@ class SmsCode(ModelSQL, ModelView):
                 raise SmsRateLimitError(gettext(
                         'duoduo_base.msg_sms_resend_too_soon',
                         seconds=max(int(wait) + 1, 1)))
+            # one address gets a share of a phone's codes only, so it
+            # cannot use up the phone's daily limit alone
+            if client_ip and cls.search_count([
+                        ('phone', '=', phone),
+                        ('client_ip', '=', client_ip),
+                        ('sent_at', '>', day_ago),
+                        ]) >= config.sms_daily_limit_phone_ip:
+                raise SmsRateLimitError(gettext(
+                        'duoduo_base.msg_sms_daily_limit_phone_ip'))
+            # others, together, may: the phone's owner, at an address that
+            # logged in to the phone before, still gets codes
             if cls.search_count([
                         ('phone', '=', phone),
                         ('sent_at', '>', day_ago),
-                        ]) >= config.sms_daily_limit_phone:
+                        ]) >= config.sms_daily_limit_phone and not (
+                    cls.known_address(phone, client_ip)):
                 raise SmsRateLimitError(gettext(
                         'duoduo_base.msg_sms_daily_limit_phone'))
             if client_ip and cls.search_count([
@@ -149,6 +161,22 @@ class SmsCode(ModelSQL, ModelView):
         elif not result.ok:
             raise SmsSendError(gettext('duoduo_base.msg_sms_vendor_failed'))
         return config.sms_code_ttl
+
+    @classmethod
+    def known_address(cls, phone, client_ip):
+        """Whether a code of phone asked from client_ip was used (a login or
+        a phone change) within a member token's lifetime"""
+        Configuration = Pool().get('duoduo.configuration')
+        if not client_ip:
+            return False
+        since = dt.datetime.now() - dt.timedelta(
+            days=Configuration(1).member_token_days)
+        return bool(cls.search([
+                    ('phone', '=', phone),
+                    ('client_ip', '=', client_ip),
+                    ('state', '=', 'used'),
+                    ('sent_at', '>', since),
+                    ], limit=1))
 
     @classmethod
     def check(cls, phone, scenes, code):
