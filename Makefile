@@ -8,7 +8,8 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 # SQLite wants an absolute directory (see trytond.conf)
 export TRYTOND_DATABASE__PATH := $(CURDIR)/var
 
-.PHONY: install demo demo-db serve test test-sqlite test-postgresql clean
+.PHONY: install demo demo-db serve test test-tools test-sqlite \
+	test-postgresql clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -49,18 +50,21 @@ serve:
 
 demo: demo-db serve
 
+# Both backends side by side (PostgreSQL's run waits on its server as much
+# as it computes); each run's output is shown whole when it ends, and the
+# target fails when either run fails.
 test: install
-	$(MAKE) test-sqlite
-	$(MAKE) test-postgresql
+	@echo "pytest on SQLite and on PostgreSQL side by side (output when each ends)"
+	$(MAKE) -j2 --output-sync=target test-sqlite test-postgresql
 
-test-sqlite:
+test-tools:
 	bin/ensure-chromium
 	bin/ensure-libreoffice
+
+test-sqlite: test-tools
 	$(PYTEST) -q
 
-test-postgresql:
-	bin/ensure-chromium
-	bin/ensure-libreoffice
+test-postgresql: test-tools
 	bin/ensure-postgresql
 	TRYTOND_DATABASE_URI=$(PG_URI) $(PYTEST) -q
 

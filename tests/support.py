@@ -10,9 +10,12 @@ from unittest import mock
 
 from duoduo_simulators.pdd import PddSimulator
 
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.protocols.wrappers import Response
+from trytond.tests.test_tryton import DB_NAME, Client
 from trytond.transaction import Transaction
+from trytond.wsgi import app
 
 
 ADDONS = pathlib.Path(__file__).parents[1] / 'addons'
@@ -71,15 +74,17 @@ def last_code(phone, scene=None):
     raise AssertionError(f"no SMS sent to {phone}")
 
 
-class ContractTestCase(RouteTestCase):
-    "Talks to the contract's routes as the mini-program does"
+class ContractTestCase(DatabaseTestCase):
+    """Talks to the contract's routes as the mini-program does: the one
+    base of the HTTP tests"""
     module = 'duoduo_api'
     _phone_counter = 0
 
     @classmethod
     def setUpDatabase(cls):
         # members read Chinese: load the translations `trytond-admin -l
-        # zh_CN` loads in production
+        # zh_CN` loads in production (once per run: the database is cached
+        # with them)
         pool = Pool()
         Lang = pool.get('ir.lang')
         Translation = pool.get('ir.translation')
@@ -88,6 +93,10 @@ class ContractTestCase(RouteTestCase):
         for po in sorted(ADDONS.glob('*/locale/zh_CN.po')):
             Translation.translation_import('zh_CN', po.parents[1].name,
                 [str(po)])
+
+    def client(self):
+        "A WSGI client of the server's routes (as RouteTestCase's)"
+        return Client(app, Response)
 
     def setUp(self):
         super().setUp()

@@ -42,7 +42,9 @@ BIN = Path(sys.executable).parent  # the venv's bin: trytond, trytond-admin...
 CHROMIUM = Path('/usr/bin/chromium')
 CHROMEDRIVER = Path('/usr/bin/chromedriver')
 
-PG_DATABASE = 'duoduo_browser_test'
+# on a PostgreSQL server other runs share: named after the run's test
+# database (conftest.py names it after the run)
+PG_DATABASE = f"{os.environ.get('DB_NAME', 'test_duoduo')}_browser"
 SQLITE_DATABASE = 'duoduo_browser_test'
 
 # Labels accepted for the menus: Chinese once the translation is there.
@@ -157,9 +159,10 @@ def demo_database(backend, tmp_path_factory, pdd_simulator):
     if backend == 'postgresql':
         uri = os.environ['TRYTOND_DATABASE_URI']
         database = PG_DATABASE
-        postgresql_admin(uri, f'DROP DATABASE IF EXISTS {database} WITH (FORCE)')
         postgresql_admin(uri,
-            f"CREATE DATABASE {database} ENCODING 'UTF8' TEMPLATE template0")
+            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        postgresql_admin(uri,
+            f"CREATE DATABASE \"{database}\" ENCODING 'UTF8' TEMPLATE template0")
     else:
         uri = 'sqlite://'
         database = SQLITE_DATABASE
@@ -172,7 +175,7 @@ def demo_database(backend, tmp_path_factory, pdd_simulator):
     finally:
         if backend == 'postgresql':
             postgresql_admin(uri,
-                f'DROP DATABASE IF EXISTS {database} WITH (FORCE)')
+                f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 # --- the server ----------------------------------------------------------

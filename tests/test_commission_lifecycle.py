@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from support import CommissionWorld, committed
 
 from trytond import backend
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 D = Decimal
@@ -30,7 +31,7 @@ only_postgresql = unittest.skipUnless(
     backend.name == 'postgresql', "needs concurrent writers (PostgreSQL)")
 
 
-class LifecycleTestCase(CommissionWorld, RouteTestCase):
+class LifecycleTestCase(CommissionWorld, DatabaseTestCase):
     "Commission lifecycle (duoduo.pdd.order → duoduo.ledger)"
     module = 'duoduo_commission'
     seed = 20231201

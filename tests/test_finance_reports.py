@@ -28,8 +28,8 @@ from support import CommissionWorld, committed
 from trytond import backend
 from trytond.exceptions import UserError
 from trytond.model.exceptions import SQLConstraintError
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import RouteTestCase
 from trytond.transaction import Transaction
 
 D = Decimal
@@ -97,7 +97,7 @@ def pdf_text(pdf):
             check=True, capture_output=True, text=True).stdout
 
 
-class FinanceReportsTestCase(CommissionWorld, RouteTestCase):
+class FinanceReportsTestCase(CommissionWorld, DatabaseTestCase):
     "Monthly settlement, member statement, reconciliation"
     module = 'duoduo_commission'
     seed = 20240301

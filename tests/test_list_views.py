@@ -5,8 +5,9 @@ needs widget="date" (and "time"), as Tryton's own cron list does, or sao
 stops drawing the list ("ColumnFactory is not a constructor")."""
 from lxml import etree
 
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import RouteTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 # sao 8.0's Sao.View.TreeXMLViewParser.WIDGETS keys
 SAO_LIST_WIDGETS = {
@@ -17,7 +18,7 @@ SAO_LIST_WIDGETS = {
     }
 
 
-class ListViewsTestCase(RouteTestCase):
+class ListViewsTestCase(DatabaseTestCase):
     module = 'duoduo_api'
 
     @with_transaction()

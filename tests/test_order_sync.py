@@ -23,8 +23,9 @@ from duoduo_simulators.pdd import PddSimulator
 from support import simulated_pdd
 
 from trytond import backend
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.modules.duoduo_pdd.exceptions import OrderSyncError
 from trytond.transaction import Transaction
 
@@ -59,7 +60,7 @@ class CallHook:
         return self.client.call(api_type, **params)
 
 
-class OrderSyncTestCase(RouteTestCase):
+class OrderSyncTestCase(DatabaseTestCase):
     "Order sync (duoduo.pdd.order, duoduo.pdd.order.sync)"
     module = 'duoduo_api'
     _phones = 0
@@ -830,8 +831,6 @@ class OrderSyncTestCase(RouteTestCase):
                         ('member', '=', member_id),
                         ('tk_status', '!=', 3)]), 3)
 
-
-del RouteTestCase
 
 
 if __name__ == '__main__':

@@ -3,17 +3,17 @@ search, in the database: what staff and members would see of them."""
 import datetime as dt
 import itertools
 import json
-import unittest
 from decimal import Decimal
 
 from trytond.model.exceptions import AccessError
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.modules.duoduo_ledger.exceptions import AdjustmentError
 from trytond.modules.duoduo_commission.level import (
     LevelRuleValidationError, settled_commission)
 from trytond.modules.duoduo_commission.plan import split
 from trytond.modules.duoduo_commission.simulation import simulate
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 D = Decimal
@@ -21,13 +21,9 @@ _counter = itertools.count(1)
 PAID_AT = dt.datetime(2026, 3, 10, 4, 0)  # 12:00 in Shanghai
 
 
-class LevelTestCase(unittest.TestCase):
+class LevelTestCase(DatabaseTestCase):
     "Member levels, adjustments, simulation, balances"
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('duoduo_commission')
+    module = 'duoduo_commission'
 
     # --- the world ---
 

@@ -7,12 +7,13 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.modules.duoduo_commission.exceptions import (
     PlanActiveError, PlanValidationError, PlanVersionFrozenError)
 from trytond.modules.duoduo_commission.plan import (
     Share, fen_down, split, worst_case)
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 D = Decimal
 # level ids standing for 普通用户, 超级会员, 合伙人, 城市代理
@@ -191,7 +192,7 @@ class SplitPropertyTestCase(unittest.TestCase):
             (shares, rest))
 
 
-class PlanTestCase(ModuleTestCase):
+class PlanTestCase(DatabaseTestCase):
     "Commission plans in the database"
     module = 'duoduo_commission'
 
@@ -355,5 +356,3 @@ class PlanTestCase(ModuleTestCase):
             valid_from=dt.datetime(2025, 5, 1))
         self.assertFalse(newer.used)
 
-
-del ModuleTestCase

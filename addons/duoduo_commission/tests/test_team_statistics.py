@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, ModuleTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.modules.duoduo_commission import team_statistics
 from trytond.modules.duoduo_base.tools import shanghai_date
 
@@ -39,7 +40,7 @@ events = st.lists(st.one_of(
         ), max_size=14)
 
 
-class TeamStatisticsTestCase(ModuleTestCase):
+class TeamStatisticsTestCase(DatabaseTestCase):
     "Team statistics of duoduo_commission"
     module = 'duoduo_commission'
 
@@ -214,5 +215,3 @@ class TeamStatisticsTestCase(ModuleTestCase):
                     'order_modify_at': at + 60 * (step + 1),
                     }])
 
-
-del ModuleTestCase

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from trytond.i18n import gettext
 from trytond.pool import Pool
-from trytond.tests.test_tryton import _DBTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.modules.duoduo_ledger.exceptions import LedgerChangeError
 from trytond.modules.duoduo_ledger.tests.tools import (
     MembersMixin, clock, post_moves)
@@ -38,7 +39,7 @@ def shanghai(at):
     return at.replace(tzinfo=dt.timezone.utc).astimezone(SHANGHAI).date()
 
 
-class IncomeTestCase(MembersMixin, _DBTestCase):
+class IncomeTestCase(MembersMixin, DatabaseTestCase):
     "Members' daily income and the order backfill (duoduo_commission)"
     module = 'duoduo_commission'
     phone_prefix = '1392345'

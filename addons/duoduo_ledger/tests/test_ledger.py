@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 
 from trytond.i18n import gettext
 from trytond.pool import Pool
-from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from trytond.modules.duoduo_ledger import ledger
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.modules.duoduo_base.tools import shanghai_day
+from trytond.modules.duoduo_ledger import ledger
 from trytond.modules.duoduo_ledger.exceptions import (
     LedgerChangeError, LedgerPostError)
 from trytond.modules.duoduo_ledger.tests import tools
@@ -27,7 +28,7 @@ def clock(*args):
     return tools.clock(dt.datetime(*args))
 
 
-class LedgerTestCase(MembersMixin, ModuleTestCase):
+class LedgerTestCase(MembersMixin, DatabaseTestCase):
     "The ledger of duoduo_commission"
     module = 'duoduo_commission'
     phone_prefix = '1391234'
@@ -470,5 +471,3 @@ class LedgerTestCase(MembersMixin, ModuleTestCase):
             self.assertEqual(member.get_info()['today_income'], D('4.00'))
         self.assertEqual(other.get_info()['total_income'], D('0.00'))
 
-
-del ModuleTestCase

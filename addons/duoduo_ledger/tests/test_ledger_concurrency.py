@@ -6,8 +6,9 @@ import unittest
 from decimal import Decimal
 
 from trytond import backend
+from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, _DBTestCase
+from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
 
 # SQLite serializes every writer: there is nothing concurrent to test there.
@@ -67,7 +68,7 @@ def in_thread(call):
 
 
 @only_postgresql
-class LedgerConcurrencyTestCase(_DBTestCase):
+class LedgerConcurrencyTestCase(DatabaseTestCase):
     "The ledger under concurrent posting (PostgreSQL)"
     module = 'duoduo_commission'
 
@@ -123,5 +124,3 @@ class LedgerConcurrencyTestCase(_DBTestCase):
         for i in range(4):
             self.assertEqual(self.entries(f'parallel-{i}'), (1, 2))
 
-
-del _DBTestCase
