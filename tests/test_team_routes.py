@@ -455,7 +455,7 @@ class TeamRoutesTestCase(CommissionWorld, ContractTestCase):
     @only_postgresql
     def test_concurrent_orders(self):
         "Two transactions counting orders of one team at once stay exact"
-        from trytond.modules.duoduo_pdd.sync import in_own_transaction
+        from trytond.modules.duoduo_base.tools import in_own_transaction
         top = self.member()
         buyers = [self.member(top), self.member(top)]
         token = self.token(top)
