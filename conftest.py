@@ -17,6 +17,7 @@ import os
 import pathlib
 import secrets
 import shutil
+import signal
 import tempfile
 import unittest
 
@@ -33,6 +34,10 @@ if POSTGRESQL:
     # than pg_restore; named by _db_cache_template below
     os.environ['DB_CACHE'] = 'postgresql://'
     CACHE_TEMPLATE_PREFIX = f'test_cache_{RUN}_'
+    # throwaway databases: commits need not wait for the disk (the
+    # sessions' setting, read by libpq; visibility and locks are unchanged)
+    os.environ['PGOPTIONS'] = ' '.join(filter(None, [
+                os.environ.get('PGOPTIONS'), '-c synchronous_commit=off']))
 else:
     os.environ.setdefault('DB_NAME', ':memory:')
     # never a cache of an earlier run: the code may have changed since
@@ -62,6 +67,14 @@ if POSTGRESQL:
     # private to trytond 8.0 (pinned): fail here rather than share a cache
     assert callable(test_tryton._db_cache_file)
     test_tryton._db_cache_file = _db_cache_template
+
+
+def pytest_configure(config):
+    # a run stopped by SIGTERM (a timeout, CI) ends as on Ctrl-C: through
+    # pytest_unconfigure below
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def pytest_unconfigure(config):
