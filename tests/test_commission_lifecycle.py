@@ -21,6 +21,7 @@ from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.transaction import Transaction
+from trytond.modules.duoduo_commission.ledger import order_origin
 
 D = Decimal
 CENT = D('0.01')
@@ -58,7 +59,7 @@ class LifecycleTestCase(CommissionWorld, DatabaseTestCase):
             Order = pool.get('duoduo.pdd.order')
             order, = Order.search([('order_sn', '=', item['order_sn'])])
             result = []
-            for entry in sorted(Entry.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]),
+            for entry in sorted(Entry.search([('origin', '=', order_origin(order.id))]),
                     key=lambda e: e.id):
                 lines = {}
                 for line in entry.lines:
@@ -485,7 +486,7 @@ class LifecycleTestCase(CommissionWorld, DatabaseTestCase):
             return order, items
 
         def normalized(order):
-            entries = sorted(Entry.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]),
+            entries = sorted(Entry.search([('origin', '=', order_origin(order.id))]),
                 key=lambda e: e.id)
             keys = {e.id: e.key.split(':', 2)[2] for e in entries}
             return [(keys[e.id], e.kind, e.order_status,
@@ -495,7 +496,7 @@ class LifecycleTestCase(CommissionWorld, DatabaseTestCase):
                 for e in entries]
 
         first, items = play(f'prop-{n}-a')
-        entries = Entry.search([('origin', '=', f'duoduo.pdd.order,{first.id}')])
+        entries = Entry.search([('origin', '=', order_origin(first.id))])
         for entry in entries:
             amounts = [l.amount for l in entry.lines]
             self.assertEqual(sum(amounts, D(0)), 0, entry.key)
@@ -524,7 +525,7 @@ class LifecycleTestCase(CommissionWorld, DatabaseTestCase):
                     5: 'available', 4: 'reversed', 10: 'reversed'}.get(s)
             for s in statuses]
         phases = [p for p in phases if p]
-        order_lines = Line.search([('origin', '=', f'duoduo.pdd.order,{first.id}')])
+        order_lines = Line.search([('origin', '=', order_origin(first.id))])
         per_account = {}
         for line in order_lines:
             per_account[line.account] = per_account.get(

@@ -31,6 +31,7 @@ from trytond.model.exceptions import SQLConstraintError
 from trytond.modules.duoduo_base.tests.testing import DatabaseTestCase
 from trytond.pool import Pool
 from trytond.transaction import Transaction
+from trytond.modules.duoduo_commission.ledger import order_origin
 
 D = Decimal
 ARTIFACTS = pathlib.Path(__file__).parents[1] / 'test-artifacts'
@@ -137,7 +138,7 @@ class FinanceReportsTestCase(CommissionWorld, DatabaseTestCase):
             Line = Pool().get('duoduo.ledger.line')
             return [(l.kind, l.account,
                     l.member.id if l.member else None, l.amount)
-                for l in Line.search([('origin', '=', f'duoduo.pdd.order,{order_id}')])]
+                for l in Line.search([('origin', '=', order_origin(order_id))])]
 
     def withdraw_all(self, member_id, key):
         "The member withdraws every available fen (no withdraw addon yet)"

@@ -28,6 +28,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME
 from trytond.modules.duoduo_pdd.exceptions import OrderSyncError
 from trytond.transaction import Transaction
+from trytond.modules.duoduo_commission.ledger import order_origin
 
 API = 'pdd.ddk.order.list.increment.get'
 HOUR = 3600
@@ -799,7 +800,7 @@ class OrderSyncTestCase(DatabaseTestCase):
             # the member's own share, frozen in the ledger until PDD settles
             Line = Pool().get('duoduo.ledger.line')
             share = sum(l.amount for l in Line.search([
-                        ('origin', '=', f'duoduo.pdd.order,{order.id}'),
+                        ('origin', '=', order_origin(order.id)),
                         ('member', '=', member_id),
                         ('account', '=', 'member_pending'),
                         ]))

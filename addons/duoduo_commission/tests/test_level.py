@@ -15,6 +15,7 @@ from trytond.modules.duoduo_commission.simulation import simulate
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
+from trytond.modules.duoduo_commission.ledger import order_origin
 
 D = Decimal
 _counter = itertools.count(1)
@@ -78,7 +79,7 @@ class LevelTestCase(DatabaseTestCase):
         Line = Pool().get('duoduo.ledger.line')
         return sorted((l.entry.key, l.account,
                 l.member.id if l.member else None, l.amount)
-            for l in Line.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]))
+            for l in Line.search([('origin', '=', order_origin(order.id))]))
 
     def reload(self, record):
         return record.__class__(record.id)
@@ -450,7 +451,7 @@ class LevelTestCase(DatabaseTestCase):
         self.assertIn(agent.id, simulated)
         # the plan in force: what the ledger accrued for those orders
         accrued = {}
-        for line in Line.search([('origin', 'in', [f'duoduo.pdd.order,{o.id}' for o in march]),
+        for line in Line.search([('origin', 'in', [order_origin(o.id) for o in march]),
                     ('account', '=', 'member_pending'),
                     ('amount', '>', 0)]):
             accrued[line.member.id] = accrued.get(

@@ -19,6 +19,7 @@ from trytond.modules.duoduo_ledger.exceptions import (
 from trytond.modules.duoduo_ledger.tests import tools
 from trytond.modules.duoduo_ledger.tests.tools import (
     MembersMixin, post_moves)
+from trytond.modules.duoduo_commission.ledger import order_origin
 
 D = Decimal
 
@@ -97,7 +98,7 @@ class LedgerTestCase(MembersMixin, DatabaseTestCase):
         self.assertEqual(sum(l.amount for l in entry.lines), 0)
         # found by member, order and money type
         self.assertEqual(Entry.search([('members', '=', upline.id)]), [entry])
-        self.assertEqual(Entry.search([('origin', '=', f'duoduo.pdd.order,{order.id}')]), [entry])
+        self.assertEqual(Entry.search([('origin', '=', order_origin(order.id))]), [entry])
         self.assertEqual(Line.search_count([('member', '=', buyer.id)]), 1)
 
     @with_transaction()
@@ -328,7 +329,7 @@ class LedgerTestCase(MembersMixin, DatabaseTestCase):
 
         # the order's lines net to zero; the member owes what was withdrawn
         self.assertEqual(sum(l.amount for l in Line.search(
-                        [('origin', '=', f'duoduo.pdd.order,{order.id}')])), 0)
+                        [('origin', '=', order_origin(order.id))])), 0)
         self.assertEqual(Line.balance(buyer, 'member_available'), D('-2.00'))
         self.assertEqual(Line.balance(buyer, 'member_pending'), D('0.00'))
         self.assertEqual(Line.balance(upline, 'member_pending'), D('0.00'))
