@@ -119,7 +119,9 @@ class ScheduledMixin(sequence_ordered(), DeactivableMixin):
             if until is None or at < until:
                 return rows
         rows = cls.compute_served_rows(at, key)
-        cls._served_cache.set(key, (cls.next_boundary(at), rows))
+        # the cache keeps an immutable copy: answer the same
+        until, rows = cls._served_cache.set(
+            key, (cls.next_boundary(at), rows))
         return rows
 
     @classmethod

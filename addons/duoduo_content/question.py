@@ -5,14 +5,13 @@ handlers (onerror=…) and javascript: links never reach the mini-program.
 A question is served when it and its category are both served."""
 import nh3
 
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.duoduo_base import tools
 from trytond.pool import Pool
 
 from .content import ScheduledMixin, served_cache
 from .exceptions import ContentNotFoundError
-
-from trytond.i18n import gettext
 
 # one cache for both models: a category's change changes its questions
 FAQ_CACHE = served_cache('duoduo.content.faq.served')
@@ -82,7 +81,7 @@ class Question(ScheduledMixin, ModelSQL, ModelView):
         Category = Pool().get('duoduo.content.question.category')
         until = min(filter(None, [cls.next_boundary(at),
                     Category.next_boundary(at)]), default=None)
-        cls._served_cache.set('questions', (until, rows))
+        until, rows = cls._served_cache.set('questions', (until, rows))
         return rows
 
     def served_row(self):
