@@ -57,6 +57,37 @@ MEMBERS = [
 
 AVATAR = 'https://img.example.com/avatar/{}.png'
 
+# What the mini-program's home, search and help pages show (内容模块)
+BANNERS = [
+    ('双十二年终狂欢', 'https://img.example.com/banner/1212.png',
+        '/pages/activity/index?type=1'),
+    ('新人专享1分购', 'https://img.example.com/banner/newcomer.png',
+        '/pages/goods/detail?id=1'),
+    ('多多客招募合伙人', 'https://img.example.com/banner/partner.png',
+        'https://duo.example.com/partner'),
+    ]
+# (title, icon, header image, sid: the /tbk/activitygoods/ type)
+ACTIVITIES = [
+    ('1.9包邮', 'https://img.example.com/activity/19.png',
+        'https://img.example.com/activity/19-head.png', 0),
+    ('今日爆款', 'https://img.example.com/activity/hot.png',
+        'https://img.example.com/activity/hot-head.png', 1),
+    ('品牌清仓', 'https://img.example.com/activity/brand.png',
+        'https://img.example.com/activity/brand-head.png', 2),
+    ]
+HOT_WORDS = ['手机', '服装', '零食', '纸巾', '洗衣液', '蓝牙耳机']
+# category: [(question, answer)]
+FAQ = {
+    '订单相关': [
+        ('下单后多久能看到订单?', '<p>付款后一般 <b>5 分钟</b>内同步到“我的订单”。</p>'),
+        ('为什么订单显示失效?', '<p>退款、取消或违规的订单不计佣金,显示为失效。</p>'),
+        ],
+    '提现相关': [
+        ('如何提现?', '<p>进入“我的收益”,点击“提现”,按提示操作即可。</p>'),
+        ('佣金什么时候可以提现?', '<p>订单确认收货并结算后,佣金进入可提现余额。</p>'),
+        ],
+    }
+
 
 def open_pool(config_file, database):
     "trytond configured by config_file, and database's pool loaded"
@@ -116,7 +147,42 @@ def _load(pool):
                     }])
         existing[phone] = member
         created += 1
+    _load_content(pool)
     return created
+
+
+def _load_content(pool):
+    "Banners, activity entrances, hot words and the FAQ not there yet"
+    Banner = pool.get('duoduo.content.banner')
+    Activity = pool.get('duoduo.content.activity')
+    HotWord = pool.get('duoduo.content.hotword')
+    Category = pool.get('duoduo.content.question.category')
+    Question = pool.get('duoduo.content.question')
+    every = [('active', 'in', [True, False])]
+
+    def missing(Model, name, values):
+        there = {getattr(r, name) for r in Model.search(every)}
+        return [v for v in values if v[name] not in there]
+
+    Banner.create(missing(Banner, 'title', [
+                {'title': title, 'pic': pic, 'url': url, 'sequence': i}
+                for i, (title, pic, url) in enumerate(BANNERS, 1)]))
+    Activity.create(missing(Activity, 'title', [
+                {'title': title, 'pic': pic, 'hpic': hpic, 'sid': sid,
+                    'sequence': i}
+                for i, (title, pic, hpic, sid) in enumerate(ACTIVITIES, 1)]))
+    HotWord.create(missing(HotWord, 'word', [
+                {'word': word, 'sequence': i}
+                for i, word in enumerate(HOT_WORDS, 1)]))
+    Category.create(missing(Category, 'name', [
+                {'name': name, 'sequence': i}
+                for i, name in enumerate(FAQ, 1)]))
+    categories = {c.name: c for c in Category.search(every)}
+    Question.create(missing(Question, 'title', [
+                {'title': title, 'content': content, 'sequence': i,
+                    'category': categories[name].id}
+                for name, questions in FAQ.items()
+                for i, (title, content) in enumerate(questions, 1)]))
 
 
 # Partners (合伙人) who get a PID of their own, named after them as the

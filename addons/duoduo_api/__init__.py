@@ -1,3 +1,3 @@
 # This file is part of duoduo.
 # The contract's routes are registered when trytond imports the module.
-from . import income, pdd_oauth, tbk, team, user  # noqa: F401
+from . import content, income, pdd_oauth, tbk, team, user  # noqa: F401
