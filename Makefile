@@ -45,7 +45,10 @@ demo-db: install
 		--activate-dependencies -l zh_CN
 	$(VENV)/bin/duoduo-demo-data -c $(CONF) -d $(DEMO_DB)
 
+# The finance reports' PDFs need LibreOffice: installed as for the tests;
+# without it (no root, no sudo) the demo still runs and the reports say so.
 serve:
+	bin/ensure-libreoffice || echo "LibreOffice missing: reports export ODS only" >&2
 	VENV=$(VENV) CONF=$(CONF) DB=$(DEMO_DB) bin/demo-serve
 
 demo: demo-db serve

@@ -3,10 +3,13 @@
     duoduo-pdd-simulator [--host 127.0.0.1] [--port 8001]
         [--client-id duoduo-sim] [--client-secret duoduo-sim-secret]
         [--demo-orders] [--bind-default-pid] [--public-url URL]
+        [--state FILE]
 
 For `make demo`: point trytond.conf `[duoduo_pdd]` gateway_url,
 authorize_url, client_id, client_secret and pid at what it prints. Stop it
-with Ctrl-C. Its control endpoints (not part of PDD) live under
+with Ctrl-C. With --state its PIDs, orders, 备案 bindings and tokens are
+kept in a JSON file, written on every change and read at start, so a
+restart (another `make demo`) finds them again. Its control endpoints (not part of PDD) live under
 /_simulator/: POST orders, POST orders/<order_sn>/status, POST advance,
 POST bind, GET state."""
 import argparse
@@ -35,6 +38,9 @@ def main(argv=None):
         'themselves over the next 15 minutes')
     parser.add_argument('--bind-default-pid', action='store_true',
         help='the default PID starts 备案-bound (without custom_parameters)')
+    parser.add_argument('--state', metavar='FILE',
+        help='keep the state (PIDs, orders, bindings, tokens) in this JSON '
+        'file across restarts')
     args = parser.parse_args(argv)
 
     sim = PddSimulator(client_id=args.client_id,
@@ -42,10 +48,13 @@ def main(argv=None):
         host=args.host, port=args.port)
     if args.public_url:
         sim.link_base = args.public_url.rstrip('/')
+    if args.state:
+        sim.load_state(args.state)
     if args.bind_default_pid:
         sim.bind(sim.pid)
     if args.demo_orders:
         sim.demo_orders()
+    sim.save_state()
     sim.start()
     print('PDD open-platform simulator (NOT the real Pinduoduo)')
     print(json.dumps({
@@ -67,6 +76,7 @@ def main(argv=None):
         pass
     finally:
         sim.stop()
+        sim.save_state()
     return 0
 
 

@@ -31,6 +31,7 @@ import email.policy
 import hashlib
 import itertools
 import json
+import os
 import random
 import secrets
 import time
@@ -290,6 +291,9 @@ class PddHandler(SimulatorHandler):
         except (BrokenPipeError, ConnectionResetError):
             # the client gave up (read timeout): nobody to answer
             pass
+        finally:
+            # what the request changed outlives a restart (--state)
+            sim.save_state()
 
     def send_html(self, body, status=200):
         page = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -391,6 +395,54 @@ class PddSimulator(Simulator):
         self._delays = []
         self._short = {}            # short code -> long url
         self._request_ids = itertools.count(1)
+
+    # -- state kept across restarts --
+
+    # what a restart keeps: the clock, PIDs, 备案 bindings, orders and their
+    # scheduled moves, OAuth codes and tokens, short links
+    STATE = ['offset', 'pids', '_next_pid', 'bindings', 'orders',
+        '_schedules', 'codes', 'tokens', 'refresh_tokens', '_short']
+    state_path = None
+    _saved_state = None
+
+    def _state_json(self):
+        with self.lock:
+            state = {name: getattr(self, name) for name in self.STATE}
+            state['bindings'] = sorted(
+                [pid, uid] for pid, uid in self.bindings)
+            return json.dumps(state, ensure_ascii=False, sort_keys=True)
+
+    def save_state(self):
+        "Write the state to state_path when it changed (atomically)"
+        if not self.state_path:
+            return
+        with self.lock:
+            text = self._state_json()
+            if text == self._saved_state:
+                return
+            temporary = f'{self.state_path}.tmp'
+            with open(temporary, 'w', encoding='utf-8') as file:
+                file.write(text)
+            os.replace(temporary, self.state_path)
+            self._saved_state = text
+
+    def load_state(self, path):
+        """Keep the state in the JSON file path from now on, starting from
+        what it holds (nothing when it does not exist yet)"""
+        with self.lock:
+            self.state_path = path
+            if not os.path.exists(path):
+                return
+            with open(path, encoding='utf-8') as file:
+                text = file.read()
+            state = json.loads(text)
+            for name in self.STATE:
+                if name in state:
+                    setattr(self, name, state[name])
+            self.bindings = {tuple(b) for b in self.bindings}
+            self._schedules = {sn: [tuple(s) for s in pending]
+                for sn, pending in self._schedules.items()}
+            self._saved_state = text
 
     # -- URLs --
 

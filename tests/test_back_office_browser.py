@@ -254,6 +254,8 @@ def browser(tmp_path):
             '--disable-sync', '--window-size=1400,900',
             f'--user-data-dir={tmp_path / "chromium-profile"}'):
         options.add_argument(flag)
+    # the page's console, read by console_errors()
+    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     driver = webdriver.Chrome(
         service=Service(str(CHROMEDRIVER)), options=options)
     try:
@@ -478,6 +480,40 @@ def test_staff_see_synced_pdd_orders(
     assert any(nickname in cell
             for cell in listed for nickname in DEMO_NICKNAMES), (
         f"no member shown on the orders (see {screenshot})")
+
+
+def console_errors(driver):
+    """The JavaScript errors the page logged since the last call (not the
+    resources the login page misses: custom.css, locale files...)"""
+    return [entry['message'] for entry in driver.get_log('browser')
+        if entry['level'] == 'SEVERE'
+        and entry.get('source') not in {'network', 'security'}
+        and 'Failed to load resource' not in entry['message']
+        and 'MIME type' not in entry['message']]
+
+
+def test_staff_see_the_pids(
+        backend, demo_database, back_office_url, browser, pdd_simulator):
+    """The 推广位 list draws the demo's PIDs, banned ones in red, without a
+    JavaScript error (a Python-text `visual` once left it empty)"""
+    _, database, _ = demo_database
+    screenshot = ARTIFACTS / f'back-office-pids-{backend}.png'
+    pids = set(pdd_simulator.pids)
+    assert pids, "the demo made no PID in the PDD simulator"
+    try:
+        log_in(browser, back_office_url, database, 'admin', 'admin')
+        open_menu(browser, DUODUO_MENU)
+        open_menu(browser, PDD_MENU)
+        console_errors(browser)
+        open_menu(browser, ('推广位', 'PIDs'))
+        listed = wait_or_none(browser,
+            lambda driver: pids & listed_cells(driver)
+            and listed_cells(driver)) or listed_cells(browser)
+        errors = console_errors(browser)
+    finally:
+        save_screenshot(browser, screenshot)
+    assert not errors, f"JavaScript errors: {errors} (see {screenshot})"
+    assert pids & listed, f"no PID in the 推广位 list (see {screenshot})"
 
 
 def test_operator_tests_the_pdd_connection(

@@ -12,6 +12,7 @@ test-artifacts/report-*.pdf."""
 import datetime as dt
 import io
 import itertools
+import os
 import pathlib
 import shutil
 import subprocess
@@ -301,6 +302,32 @@ class FinanceReportsTestCase(CommissionWorld, DatabaseTestCase):
         self.assertIn(self.month.strftime('%Y-%m'), text)
         self.assertRegex(text,
             r'Net commission from PDD\s+%s' % f'{self.promotion(item):,.2f}')
+
+    def test_pdf_without_libreoffice(self):
+        """Without LibreOffice a PDF asked for is refused in words, and ODS
+        still comes out"""
+        t = self.team()
+        with tempfile.TemporaryDirectory() as empty, mock.patch.dict(
+                os.environ, {'PATH': empty}):
+            self.assertIsNone(shutil.which('soffice'))
+            for name, ids, data in [
+                    ('duoduo.commission.settlement', [], {
+                            'month': self.month}),
+                    ('duoduo.commission.member_statement', [t['buyer']], {
+                            'model': 'duoduo.member',
+                            'start_date': self.month,
+                            'end_date': self.month.replace(day=28)}),
+                    ]:
+                with self.subTest(report=name):
+                    with self.assertRaises(UserError) as cm:
+                        self.report(name, ids,
+                            dict(data, output_format='pdf'))
+                    self.assertIn('LibreOffice', cm.exception.message)
+                    self.assertIn('ODS', cm.exception.message)
+                    extension, ods, _ = self.report(name, ids,
+                        dict(data, output_format='ods'))
+                    self.assertEqual(extension, 'ods')
+                    self.assertTrue(sheet_rows(ods))
 
     # --- member statement ---
 

@@ -1,5 +1,7 @@
 """The loopback PDD gateway behaves like the real one, spoken to over HTTP
 with requests and a signer written here (not the project's client)."""
+import os
+import tempfile
 import time
 import unittest
 from urllib.parse import parse_qs, urlsplit
@@ -497,3 +499,64 @@ class PddSimulatorTestCase(unittest.TestCase):
         state = self.http.get(f'{base}/state').json()
         self.assertEqual((state['orders'], state['orders_by_status']),
             (1, {'2': 1}))
+
+
+class PddSimulatorStateTestCase(unittest.TestCase):
+    """With a state file (the demo's --state), a restarted simulator still
+    has the PIDs, 备案 bindings and orders made before"""
+    signed = PddSimulatorTestCase.signed
+    call = PddSimulatorTestCase.call
+    ok = PddSimulatorTestCase.ok
+
+    def setUp(self):
+        directory = self.enterContext(tempfile.TemporaryDirectory())
+        self.path = os.path.join(directory, 'pdd-simulator.json')
+        self.http = self.enterContext(requests.Session())
+        self.sim = None
+        self.addCleanup(lambda: self.sim and self.sim.stop())
+
+    def start(self):
+        if self.sim:
+            self.sim.stop()
+        self.sim = PddSimulator(CLIENT_ID, SECRET)
+        self.sim.load_state(self.path)
+        self.sim.start()
+
+    def test_restart_keeps_pids_bindings_orders(self):
+        self.start()
+        generated = self.ok('pdd.ddk.goods.pid.generate',
+            'p_id_generate_response', number=1, p_id_name_list=['推手A'])
+        pid = generated['p_id_list'][0]['p_id']
+        bound = self.http.post(f'{self.sim.url}/_simulator/bind',
+            json={'pid': pid, 'custom_parameters': UID}, timeout=5)
+        self.assertEqual(bound.json(), {'bind': 1})
+        order = self.http.post(f'{self.sim.url}/_simulator/orders',
+            json={'pid': pid, 'custom_parameters': UID}, timeout=5).json()
+        order_sn = order['order_sn']
+        self.assertTrue(os.path.exists(self.path))
+
+        self.start()
+        query = self.ok('pdd.ddk.goods.pid.query', 'p_id_query_response',
+            page=1, page_size=10)
+        self.assertIn(('推手A', pid),
+            [(p['pid_name'], p['p_id']) for p in query['p_id_list']])
+        self.assertEqual(query['total_count'], 2)
+        self.assertEqual(self.ok('pdd.ddk.member.authority.query',
+                'authority_query_response', pid=pid,
+                custom_parameters=UID)['bind'], 1)
+        detail = self.ok('pdd.ddk.order.detail.get', 'order_detail_response',
+            order_sn=order_sn)
+        self.assertEqual(detail['order_sn'], order_sn)
+        self.assertEqual(detail['order_amount'], order['order_amount'])
+        self.assertEqual(self.sim.orders[order_sn]['p_id'], pid)
+        # a new PID after the restart does not reuse a number
+        again = self.ok('pdd.ddk.goods.pid.generate',
+            'p_id_generate_response', number=1)['p_id_list'][0]['p_id']
+        self.assertNotIn(again, [pid, self.sim.pid])
+
+    def test_without_state_file_nothing_is_kept(self):
+        "Tests and one-off runs keep their state in memory only"
+        sim = self.enterContext(PddSimulator(CLIENT_ID, SECRET))
+        sim.bind(sim.pid)
+        self.assertIsNone(sim.state_path)
+        self.assertFalse(os.path.exists(self.path))

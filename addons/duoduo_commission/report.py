@@ -7,13 +7,16 @@ templates (so their texts are translated like any report's) and
 `FlatSpreadsheetReport` turns the result into what was asked: an ODS file
 (zipped here, no LibreOffice needed) or a PDF converted by LibreOffice
 (`soffice`, Tryton's [report] convert_command). A PDF asked for where
-LibreOffice is missing comes out as ODS.
+LibreOffice is missing is refused with a message saying so (ODS is always
+there); a conversion that fails otherwise comes out as ODS.
 
 Every figure is a sum of ledger lines computed by the database, exact
 (ledger.sum_money), over Asia/Shanghai days: a month runs from its first day
 00:00 in Shanghai to the next month's."""
 import datetime as dt
 import io
+import shlex
+import shutil
 import types
 import zipfile
 
@@ -21,6 +24,7 @@ from lxml import etree
 from sql import Literal, Null
 from sql.conditionals import Case
 
+from trytond.config import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -61,6 +65,18 @@ WITHDRAWAL_KIND = 'withdrawal'
 
 class ReportPeriodError(UserError):
     pass
+
+
+class ReportConverterMissing(UserError):
+    "The PDF converter (LibreOffice) is not installed"
+    pass
+
+
+def convert_executable():
+    "The program Tryton's report conversion runs (LibreOffice's soffice)"
+    command = config.get('report', 'convert_command', default='soffice')
+    words = shlex.split(command or '') or ['soffice']
+    return words[0]
 
 
 def flat_to_package(flat):
@@ -129,10 +145,17 @@ class FlatSpreadsheetReport(Report):
         if isinstance(flat, str):
             flat = flat.encode('utf-8')
         if output_format == 'pdf':
-            # Tryton's conversion by LibreOffice, of the flat file as is
+            executable = convert_executable()
+            if not shutil.which(executable):
+                raise ReportConverterMissing(gettext(
+                        'duoduo_commission.msg_report_pdf_no_libreoffice',
+                        command=executable))
+            # Tryton's conversion by LibreOffice, of the flat file as is;
+            # one try: trytond 8.0's retries run an emptied argument list
+            # (an IndexError instead of the ODS fallback)
             extension, content = cls.convert(types.SimpleNamespace(
                     template_extension='fods', extension='pdf',
-                    report_name=action.report_name), flat)
+                    report_name=action.report_name), flat, retry=0)
             if extension == 'pdf':
                 return extension, content
         return 'ods', flat_to_package(flat)

@@ -22,7 +22,7 @@ from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.modules.duoduo_base.notification import notify_staff
 from trytond.modules.duoduo_base.search import rec_name_domain
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.tools import timezone as tz
 from trytond.transaction import without_check_access
 from trytond.wizard import StateAction, Wizard
@@ -141,6 +141,19 @@ class Authorization(ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
+
+    @classmethod
+    def view_attributes(cls):
+        # PYSON in a view is set here, encoded: sao cannot read Python text
+        lapsing = If(Eval('expiry') == 'lapsed', 'danger',
+            If(Eval('expiry') == 'expiring', 'warning', ''))
+        return super().view_attributes() + [
+            ('/tree/field[@name="refresh_expires_at"]', 'visual', lapsing,
+                ['expiry']),
+            ('/tree/field[@name="days_left"]', 'visual', lapsing, ['expiry']),
+            ('/tree/field[@name="state"]', 'visual',
+                If(Eval('state') != 'active', 'danger', ''), ['state']),
+            ]
 
     @classmethod
     def default_state(cls):

@@ -11,7 +11,7 @@ from trytond.model import ModelSQL, ModelView, Unique, fields
 from trytond.modules.duoduo_base.level import partner_domain
 from trytond.modules.duoduo_base.search import rec_name_domain
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -76,6 +76,14 @@ class Pid(ModelSQL, ModelView):
                     'depends': ['status'],
                     },
                 })
+
+    @classmethod
+    def view_attributes(cls):
+        # PYSON in a view is set here, encoded: sao cannot read Python text
+        return super().view_attributes() + [
+            ('/tree/field[@name="status"]', 'visual',
+                If(Eval('status') == 'banned', 'danger', ''), ['status']),
+            ]
 
     @classmethod
     def default_status(cls):
