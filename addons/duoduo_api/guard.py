@@ -74,7 +74,8 @@ class RedactSecrets(logging.Filter):
     def filter(self, record):
         try:
             message = record.getMessage()
-        except Exception:
+        except (TypeError, ValueError):
+            # arguments that do not fit the format: logging reports it
             return True
         redacted = redact(message)
         if redacted != message:
