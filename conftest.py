@@ -61,12 +61,34 @@ def _db_cache_template(path, name):
     return f'{test_tryton.DB_CACHE}/{CACHE_TEMPLATE_PREFIX}{digest}'
 
 
+from trytond.tests import test_tryton  # noqa: E402 (after the environment)
+
 if POSTGRESQL:
-    from trytond.tests import test_tryton
     assert test_tryton.DB_CACHE == 'postgresql://'
     # private to trytond 8.0 (pinned): fail here rather than share a cache
     assert callable(test_tryton._db_cache_file)
     test_tryton._db_cache_file = _db_cache_template
+
+_create_db = test_tryton.create_db
+
+
+def _create_db_cached(name=test_tryton.DB_NAME, lang='en'):
+    """Tryton's create_db (a new database with ir and res, about half of
+    building a module set), restored from the cache after the first time.
+
+    activate_module and activate_modules call it before they activate the
+    modules of a set they have not cached: the same steps as without the
+    cache follow, on the same database."""
+    cache_name = f'(ir, res)--{lang}'
+    if name != test_tryton.DB_NAME or test_tryton.db_exist(name):
+        return _create_db(name, lang)
+    if test_tryton.restore_db_cache(cache_name):
+        return
+    _create_db(name, lang)
+    test_tryton.backup_db_cache(cache_name)
+
+
+test_tryton.create_db = _create_db_cached
 
 
 def pytest_configure(config):
